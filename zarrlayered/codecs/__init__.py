@@ -1,0 +1,1 @@
+"""Codecs: one module per codec, a registry, and the numcodecs adapter."""

@@ -1,0 +1,1 @@
+"""Compatibility front ends: h5py-style API and MutableMapping views."""

@@ -1,0 +1,58 @@
+"""Exception classes of zarrlayered.
+
+Every class derives from a built-in exception a user already catches (KeyError, ValueError, TypeError,
+OSError), so ``except KeyError`` keeps working for a missing node.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ContainsArrayError",
+    "ContainsGroupError",
+    "MetadataValidationError",
+    "NodeNotFoundError",
+    "ReadOnlyError",
+    "StoreClosedError",
+    "SyncError",
+    "UnsafeKeyError",
+    "ZarrlayeredError",
+]
+
+
+class ZarrlayeredError(Exception):
+    """Base class of every zarrlayered exception."""
+
+
+class NodeNotFoundError(ZarrlayeredError, KeyError):
+    """No array or group exists at the given path."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; a message reads better plain.
+        return str(self.args[0]) if self.args else ""
+
+
+class ContainsArrayError(ZarrlayeredError, FileExistsError):
+    """An array already exists where a new node was to be created."""
+
+
+class ContainsGroupError(ZarrlayeredError, FileExistsError):
+    """A group already exists where a new node was to be created."""
+
+
+class MetadataValidationError(ZarrlayeredError, ValueError):
+    """A metadata document or argument is not valid; the message names the field and value."""
+
+
+class UnsafeKeyError(ZarrlayeredError, ValueError):
+    """A store key could escape the store's namespace (``..``, absolute path, empty segment, NUL)."""
+
+
+class ReadOnlyError(ZarrlayeredError, PermissionError):
+    """A write was attempted through a read-only store, array or group."""
+
+
+class StoreClosedError(ZarrlayeredError, OSError):
+    """The store has been closed."""
+
+
+class SyncError(ZarrlayeredError, RuntimeError):
+    """The sync bridge cannot run the call in this context; the message names the fix."""
