@@ -333,7 +333,9 @@ class Store(ABC):
     @abstractmethod
     async def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None: ...
 
-    async def _get_partial_values(self, key_ranges: builtins.list[tuple[str, ByteRequest | None]]) -> builtins.list[bytes | None]:
+    async def _get_partial_values(
+        self, key_ranges: builtins.list[tuple[str, ByteRequest | None]]
+    ) -> builtins.list[bytes | None]:
         return list(await asyncio.gather(*(self._get(key, rng) for key, rng in key_ranges)))
 
     async def _exists(self, key: str) -> bool:
