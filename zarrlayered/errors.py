@@ -7,6 +7,7 @@ OSError), so ``except KeyError`` keeps working for a missing node.
 from __future__ import annotations
 
 __all__ = [
+    "ChecksumError",
     "ContainsArrayError",
     "ContainsGroupError",
     "MetadataValidationError",
@@ -14,6 +15,7 @@ __all__ = [
     "ReadOnlyError",
     "StoreClosedError",
     "SyncError",
+    "UnsafeCodecError",
     "UnsafeKeyError",
     "ZarrlayeredError",
 ]
@@ -56,3 +58,14 @@ class StoreClosedError(ZarrlayeredError, OSError):
 
 class SyncError(ZarrlayeredError, RuntimeError):
     """The sync bridge cannot run the call in this context; the message names the fix."""
+
+
+class ChecksumError(ZarrlayeredError, ValueError):
+    """A stored checksum (e.g. of the ``crc32c`` codec) does not match the data: the chunk is corrupt."""
+
+
+class UnsafeCodecError(ZarrlayeredError, ValueError):
+    """A codec that can execute code when decoding (numcodecs ``pickle``) was refused.
+
+    Set the config ``codecs.allow_pickle`` to True to allow it for data you trust.
+    """
