@@ -134,7 +134,11 @@ def parse_codec_v3(value: Any) -> BaseCodec:
     if isinstance(value, BaseCodec):
         return value
     if isinstance(value, str):
-        return get_codec_class(value).from_dict({"name": value})
+        cls = get_codec_class(value)
+        try:
+            return cls()  # the codec with its default configuration
+        except TypeError:  # the codec has required parameters: let from_dict name the missing field
+            return cls.from_dict({"name": value})
     if isinstance(value, Mapping):
         name = value.get("name")
         if not isinstance(name, str):

@@ -1,0 +1,155 @@
+"""The codec chain of an array: array -> array codecs, one array -> bytes codec, bytes -> bytes codecs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from zarrlayered.codecs.abc import (
+    ArrayArrayCodec,
+    ArrayBytesCodec,
+    BaseCodec,
+    BytesBytesCodec,
+    BytesLike,
+    ChunkSpec,
+)
+from zarrlayered.codecs.bytes import BytesCodec
+from zarrlayered.errors import MetadataValidationError
+
+__all__ = ["CodecChain"]
+
+
+def _kind(codec: BaseCodec) -> str:
+    if isinstance(codec, ArrayArrayCodec):
+        return "array -> array"
+    if isinstance(codec, ArrayBytesCodec):
+        return "array -> bytes"
+    if isinstance(codec, BytesBytesCodec):
+        return "bytes -> bytes"
+    raise MetadataValidationError(f"{codec!r} is not an array->array, array->bytes or bytes->bytes codec")
+
+
+@dataclass(frozen=True)
+class CodecChain:
+    """The codecs of one array in the order ``AA* AB BB*``, applied to whole chunks.
+
+    Parameters
+    ----------
+    array_array
+        The array -> array codecs, in encoding order.
+    array_bytes
+        The one array -> bytes codec.
+    bytes_bytes
+        The bytes -> bytes codecs, in encoding order.
+    """
+
+    array_array: tuple[ArrayArrayCodec, ...]
+    array_bytes: ArrayBytesCodec
+    bytes_bytes: tuple[BytesBytesCodec, ...]
+
+    @classmethod
+    def from_codecs(cls, codecs: Iterable[BaseCodec]) -> CodecChain:
+        """Split a codec list into its three parts, checking the order and the single array -> bytes codec.
+
+        Raises
+        ------
+        MetadataValidationError
+            If the order is not ``AA* AB BB*`` or there is not exactly one array -> bytes codec.
+        """
+        array_array: list[ArrayArrayCodec] = []
+        array_bytes: ArrayBytesCodec | None = None
+        bytes_bytes: list[BytesBytesCodec] = []
+        for codec in codecs:
+            kind = _kind(codec)
+            name = getattr(codec, "codec_name", type(codec).__name__)
+            if isinstance(codec, ArrayArrayCodec):
+                if array_bytes is not None:
+                    raise MetadataValidationError(
+                        f"codecs: the {kind} codec {name!r} must come before the array -> bytes codec"
+                    )
+                array_array.append(codec)
+            elif isinstance(codec, ArrayBytesCodec):
+                if array_bytes is not None:
+                    raise MetadataValidationError(
+                        f"codecs: only one array -> bytes codec is allowed, got {array_bytes.codec_name!r} and {name!r}"
+                    )
+                array_bytes = codec
+            else:
+                assert isinstance(codec, BytesBytesCodec)
+                if array_bytes is None:
+                    raise MetadataValidationError(
+                        f"codecs: the {kind} codec {name!r} must come after the array -> bytes codec"
+                    )
+                bytes_bytes.append(codec)
+        if array_bytes is None:
+            raise MetadataValidationError("codecs: exactly one array -> bytes codec (e.g. 'bytes') is required")
+        return cls(tuple(array_array), array_bytes, tuple(bytes_bytes))
+
+    def codecs(self) -> tuple[BaseCodec, ...]:
+        """All codecs in encoding order."""
+        return (*self.array_array, self.array_bytes, *self.bytes_bytes)
+
+    @property
+    def is_plain_bytes(self) -> bool:
+        """True when the chain is a lone ``bytes`` codec: a stored chunk is the raw C-order elements."""
+        return not self.array_array and not self.bytes_bytes and type(self.array_bytes) is BytesCodec
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """The V3 JSON form of every codec, in order."""
+        return [codec.to_dict() for codec in self.codecs()]
+
+    def evolve(self, spec: ChunkSpec) -> CodecChain:
+        """Fit every codec to the chunks it will see (dtype-dependent defaults) and validate it.
+
+        Each codec is fitted to the spec produced by the codecs before it.
+        """
+        evolved: list[BaseCodec] = []
+        for codec in self.codecs():
+            fitted = codec.evolve_from_array_spec(spec)
+            fitted.validate(spec)
+            evolved.append(fitted)
+            spec = fitted.resolve_metadata(spec)
+        return CodecChain.from_codecs(evolved)
+
+    def _specs(self, spec: ChunkSpec) -> tuple[list[ChunkSpec], ChunkSpec]:
+        """The input spec of each array -> array codec, and the spec the array -> bytes codec sees."""
+        inputs: list[ChunkSpec] = []
+        for codec in self.array_array:
+            inputs.append(spec)
+            spec = codec.resolve_metadata(spec)
+        return inputs, spec
+
+    def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
+        """Decode one stored chunk to an array of shape ``spec.shape`` and dtype ``spec.dtype``.
+
+        The result may be a read-only view of ``data`` (plain ``bytes`` chains) or a transposed view;
+        the caller copies it into its output, or copies it before writing into it.
+        """
+        inputs, ab_spec = self._specs(spec) if self.array_array else ((), spec)
+        for bb in reversed(self.bytes_bytes):
+            data = bb.decode(data, ab_spec)
+        chunk = self.array_bytes.decode(data, ab_spec)
+        for aa, aa_spec in zip(reversed(self.array_array), reversed(inputs), strict=True):
+            chunk = aa.decode(chunk, aa_spec)
+        return chunk
+
+    def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> BytesLike:
+        """Encode one whole chunk (shape ``spec.shape``) to the bytes to store."""
+        if self.array_array:
+            for aa in self.array_array:
+                chunk = aa.encode(chunk, spec)
+                spec = aa.resolve_metadata(spec)
+        data = self.array_bytes.encode(chunk, spec)
+        for bb in self.bytes_bytes:
+            data = bb.encode(data, spec)
+        return data
+
+    def compute_encoded_size(self, byte_length: int, spec: ChunkSpec) -> int:
+        """The encoded size of a chunk of ``byte_length`` bytes; ValueError if a codec is not fixed-size."""
+        for codec in self.codecs():
+            byte_length = codec.compute_encoded_size(byte_length, spec)
+            spec = codec.resolve_metadata(spec)
+        return byte_length
