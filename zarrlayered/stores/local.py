@@ -415,11 +415,11 @@ class LocalStore(SyncStore):
 
     def _ancestors(self, rel_dir: str, real_dir: str) -> set[str]:
         """Real paths of the root and of every directory on the way down to ``rel_dir`` (for cycle checks)."""
-        lexical = self._prefix + rel_dir if os.sep == "/" else self._path(rel_dir)
         parts = rel_dir.split("/")
-        if real_dir == lexical:  # no links on the way: the real paths are the lexical prefixes
-            return {self._real_root, *(self._prefix + "/".join(parts[: i + 1]) for i in range(len(parts)))}
-        return {self._real_root, *(os.path.realpath(self._path("/".join(parts[: i + 1]))) for i in range(len(parts)))}
+        paths = [self._path("/".join(parts[: i + 1])) for i in range(len(parts))]
+        if real_dir != paths[-1]:  # links on the way: resolve every step
+            paths = [os.path.realpath(path) for path in paths]
+        return {self._real_root, *paths}
 
     def _list_prefix_sync(self, prefix: str) -> builtins.list[str]:
         directory, _, name_start = prefix.rpartition("/")

@@ -75,16 +75,17 @@ def parse_zip_compression(compression: object) -> int:
     return compression
 
 
-def _is_key(info: zipfile.ZipInfo) -> bool:
-    """True when the member ``info`` is a store key: a safe name that is not a directory entry."""
+def _member_kind(info: zipfile.ZipInfo) -> str:
+    """``"key"`` for a store key, ``"dir"`` for a safe directory entry, ``"unsafe"`` for anything else."""
     name = info.filename
-    if name != info.orig_filename or name.endswith("/"):  # zipfile cut the name at a NUL, or a directory
-        return False
+    if name != info.orig_filename:  # zipfile cut the name at a NUL
+        return "unsafe"
+    is_dir = name.endswith("/")
     try:
-        validate_key(name)
+        validate_key(name[:-1] if is_dir else name)
     except UnsafeKeyError:
-        return False
-    return True
+        return "unsafe"
+    return "dir" if is_dir else "key"
 
 
 def _temp_beside(path: str) -> str:
@@ -157,11 +158,12 @@ class _Archive:
         infos: dict[str, zipfile.ZipInfo] = {}
         unsafe: list[str] = []
         for info in self.zf.infolist():
-            if _is_key(info):
+            kind = _member_kind(info)
+            if kind == "key":
                 if info.filename in infos:
                     self.had_duplicates = True
                 infos[info.filename] = info
-            elif not info.filename.endswith("/") or info.filename != info.orig_filename:
+            elif kind == "unsafe":
                 unsafe.append(info.orig_filename)
         if unsafe:
             logger.warning(
@@ -338,10 +340,10 @@ class _Archive:
             for info in entries:
                 if newest[info.orig_filename] is not info:
                     continue  # overwritten later
-                if _is_key(info):
-                    if info.filename in self.deleted:
-                        continue
-                elif not info.filename.endswith("/") or info.filename != info.orig_filename:
+                kind = _member_kind(info)
+                if kind == "key" and info.filename in self.deleted:
+                    continue
+                if kind == "unsafe":
                     dropped.append(info.orig_filename)
                     continue
                 copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
