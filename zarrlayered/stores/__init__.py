@@ -10,14 +10,19 @@ from zarrlayered.stores.abc import (
     SuffixByteRequest,
     SyncStore,
 )
+from zarrlayered.stores.fsspec import FsspecStore
+from zarrlayered.stores.local import LocalStore
 from zarrlayered.stores.logging import LoggingStore
 from zarrlayered.stores.make import StoreLike, make_store
 from zarrlayered.stores.memory import MemoryStore
 from zarrlayered.stores.registry import register_store
 from zarrlayered.stores.wrapper import WrapperStore
+from zarrlayered.stores.zip import ZipStore
 
 __all__ = [
     "ByteRequest",
+    "FsspecStore",
+    "LocalStore",
     "LoggingStore",
     "MemoryStore",
     "OffsetByteRequest",
@@ -27,6 +32,7 @@ __all__ = [
     "SuffixByteRequest",
     "SyncStore",
     "WrapperStore",
+    "ZipStore",
     "make_store",
     "register_store",
 ]
