@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from zarrlayered.core.config import config
 from zarrlayered.core.sync import sync
@@ -24,22 +25,46 @@ for _name in LOGGER_NAMES:
     logging.getLogger(_name).addHandler(logging.NullHandler())
 
 
+class _StderrHandler(logging.Handler):
+    """Writes records to whatever ``sys.stderr`` is at the time (it may be replaced, as in pytest)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
 def set_log_level(level: int | str) -> None:
     """Set the level of every zarrlayered logger (``"DEBUG"``, ``logging.INFO``, ...).
 
-    A stderr handler is attached to the ``zarrlayered`` logger the first time, so the records show.
+    Parameters
+    ----------
+    level
+        A level name (any case) or number.
+
+    Raises
+    ------
+    ValueError
+        ``level`` names no logging level.
+
+    Notes
+    -----
+    Unless the root logger already has handlers (an application that configured logging), a stderr
+    handler is attached to the ``zarrlayered`` logger the first time, so the records show.
     """
-    root = logging.getLogger("zarrlayered")
     if isinstance(level, str):
-        parsed = logging.getLevelName(level.upper())
+        parsed = logging.getLevelName(level.strip().upper())
         if not isinstance(parsed, int):
-            raise ValueError(f"unknown log level {level!r}")
+            raise ValueError(f"unknown log level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL")
         level = parsed
+    elif isinstance(level, bool) or not isinstance(level, int) or level < 0:
+        raise ValueError(f"log level must be a level name or a non-negative int, got {level!r}")
+    root = logging.getLogger("zarrlayered")
     root.setLevel(level)
     for name in LOGGER_NAMES:
         logging.getLogger(name).setLevel(level)
-    if not any(getattr(h, "_zarrlayered", False) for h in root.handlers):
-        handler = logging.StreamHandler()
+    if not logging.getLogger().handlers and not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-        handler._zarrlayered = True  # type: ignore[attr-defined]
         root.addHandler(handler)

@@ -3,9 +3,32 @@
 The configuration is a :class:`donfig.Config` named ``zarrlayered``: values are read with
 ``config.get("async.concurrency")``, changed for a block with ``with config.set({...}):`` (or for good
 with a plain call), and overridden from the environment with ``ZARRLAYERED_*`` variables, where a double
-underscore separates levels: ``ZARRLAYERED_ASYNC__CONCURRENCY=32``.
+underscore separates levels: ``ZARRLAYERED_ASYNC__CONCURRENCY=32``. Environment values are parsed as
+Python literals (``7``, ``True``, ``None``, ``'nest'``); anything else stays a string.
 
-This module imports nothing else from the package, so every layer may read it.
+The documented settings (see :data:`DEFAULTS`):
+
+``async.concurrency`` (64)
+    Upper bound on store operations and blocking calls in flight at once, across the whole process.
+``async.timeout`` (None)
+    Seconds any single sync-bridge call may take; None means no limit.
+``async.mode`` ("thread")
+    ``"thread"`` runs coroutines on the library's own IO loop thread; ``"nest"`` (opt-in) runs them on the
+    caller's running event loop through nest_asyncio.
+``threading.max_workers`` (None)
+    Size of the shared worker pool for blocking store calls and CPU-heavy codecs; None fits the machine.
+``array.write_empty_chunks`` (False)
+    Whether a chunk equal to the fill value everywhere is written (True) or deleted (False).
+``array.order`` ("C")
+    Memory order of new arrays.
+``default_zarr_format`` (3)
+    Zarr format of new arrays and groups when none is given.
+``codecs.allow_pickle`` (False)
+    The numcodecs Pickle codec runs code from the data it decodes: refused unless this is True.
+
+A bad value is reported when it is used, by the accessor functions below, with a :class:`ValueError`
+naming the setting and the value. This module imports nothing else from the package, so every layer may
+read it.
 """
 
 from __future__ import annotations
@@ -15,22 +38,29 @@ from typing import Any, Final
 
 from donfig import Config
 
-__all__ = ["DEFAULTS", "config", "parse_async_mode"]
+__all__ = [
+    "DEFAULTS",
+    "allow_pickle",
+    "array_order",
+    "async_mode",
+    "concurrency",
+    "config",
+    "default_zarr_format",
+    "max_workers",
+    "parse_async_mode",
+    "timeout",
+    "write_empty_chunks",
+]
 
 #: The documented settings and their defaults.
 DEFAULTS: Final[dict[str, Any]] = {
     "default_zarr_format": 3,
     "async": {
-        # Upper bound on store operations in flight at once, across the whole process.
         "concurrency": 64,
-        # Seconds any single sync-bridge call may take; None means no limit.
         "timeout": None,
-        # "thread": run coroutines on the library's own IO loop thread (the default).
-        # "nest": run them on the caller's running loop through nest_asyncio (opt-in).
         "mode": "thread",
     },
     "threading": {
-        # Worker threads for blocking store calls and CPU-heavy codecs; None means os.cpu_count() based.
         "max_workers": None,
     },
     "array": {
@@ -38,7 +68,6 @@ DEFAULTS: Final[dict[str, Any]] = {
         "order": "C",
     },
     "codecs": {
-        # The numcodecs Pickle codec runs code from the data it decodes: refused unless this is True.
         "allow_pickle": False,
     },
 }
@@ -46,14 +75,34 @@ DEFAULTS: Final[dict[str, Any]] = {
 config: Final[Config] = Config("zarrlayered", defaults=[DEFAULTS], env_prefix="ZARRLAYERED_")
 
 _ASYNC_MODES: Final = ("thread", "nest")
+_TRUE_WORDS: Final = frozenset({"true", "yes", "on", "1"})
+_FALSE_WORDS: Final = frozenset({"false", "no", "off", "0"})
 
 
 def parse_async_mode(value: object) -> str:
     """Return ``value`` if it names a supported ``async.mode``, else raise a ValueError naming it."""
-    if value not in _ASYNC_MODES:
+    if not isinstance(value, str) or value not in _ASYNC_MODES:
         raise ValueError(f"config 'async.mode' must be one of {_ASYNC_MODES}, got {value!r}")
-    assert isinstance(value, str)
     return value
+
+
+def _positive_int(key: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"config {key!r} must be a positive integer, got {value!r}")
+    return value
+
+
+def _flag(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    raise ValueError(f"config {key!r} must be True or False, got {value!r}")
+
+
+def async_mode() -> str:
+    """The sync bridge's mode (``async.mode``): ``"thread"`` (default) or ``"nest"``."""
+    return parse_async_mode(config.get("async.mode"))
 
 
 def max_workers() -> int:
@@ -61,17 +110,12 @@ def max_workers() -> int:
     configured = config.get("threading.max_workers")
     if configured is None:
         return max(4, min(32, (os.cpu_count() or 1) + 4))
-    if not isinstance(configured, int) or configured < 1:
-        raise ValueError(f"config 'threading.max_workers' must be a positive integer, got {configured!r}")
-    return configured
+    return _positive_int("threading.max_workers", configured)
 
 
 def concurrency() -> int:
     """The global limit on store operations in flight (``async.concurrency``)."""
-    value = config.get("async.concurrency")
-    if not isinstance(value, int) or value < 1:
-        raise ValueError(f"config 'async.concurrency' must be a positive integer, got {value!r}")
-    return value
+    return _positive_int("async.concurrency", config.get("async.concurrency"))
 
 
 def timeout() -> float | None:
@@ -79,6 +123,34 @@ def timeout() -> float | None:
     value = config.get("async.timeout")
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise ValueError(f"config 'async.timeout' must be a positive number of seconds or None, got {value!r}")
     return float(value)
+
+
+def write_empty_chunks() -> bool:
+    """Whether chunks holding only the fill value are written (``array.write_empty_chunks``)."""
+    return _flag("array.write_empty_chunks", config.get("array.write_empty_chunks"))
+
+
+def array_order() -> str:
+    """The memory order of new arrays (``array.order``): ``"C"`` or ``"F"``."""
+    value = config.get("array.order")
+    if value not in ("C", "F"):
+        raise ValueError(f"config 'array.order' must be 'C' or 'F', got {value!r}")
+    assert isinstance(value, str)
+    return value
+
+
+def default_zarr_format() -> int:
+    """The Zarr format of new nodes when none is given (``default_zarr_format``): 2 or 3."""
+    value = config.get("default_zarr_format")
+    if isinstance(value, bool) or value not in (2, 3):
+        raise ValueError(f"config 'default_zarr_format' must be 2 or 3, got {value!r}")
+    assert isinstance(value, int)
+    return value
+
+
+def allow_pickle() -> bool:
+    """Whether the numcodecs Pickle codec may decode data (``codecs.allow_pickle``)."""
+    return _flag("codecs.allow_pickle", config.get("codecs.allow_pickle"))
