@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Final, Self
@@ -16,7 +17,7 @@ from typing import Any, ClassVar, Final, Self
 import numcodecs
 import numcodecs.abc
 import numpy as np
-from numcodecs.compat import ensure_ndarray_like
+from numcodecs.compat import ensure_contiguous_ndarray, ensure_ndarray_like
 
 from zarrlayered.codecs.abc import (
     ArrayBytesCodec,
@@ -28,7 +29,14 @@ from zarrlayered.codecs.abc import (
 from zarrlayered.core.config import config
 from zarrlayered.errors import MetadataValidationError, UnsafeCodecError
 
-__all__ = ["UNSAFE_CODEC_IDS", "V2Codec", "check_codec_allowed", "codec_config", "parse_v2_codec"]
+__all__ = [
+    "UNSAFE_CODEC_IDS",
+    "V2Codec",
+    "check_codec_allowed",
+    "codec_config",
+    "numcodec_decode",
+    "parse_v2_codec",
+]
 
 logger = logging.getLogger("zarrlayered.codec")
 
@@ -92,6 +100,18 @@ def parse_v2_codec(value: numcodecs.abc.Codec | Mapping[str, Any] | None) -> num
         ) from exc
     check_codec_allowed(codec_id, codec)
     return codec
+
+
+def numcodec_decode(codec: numcodecs.abc.Codec, data: Any) -> Any:
+    """``codec.decode(data)``, with the Pickle codec decoded under zarrlayered's own opt-in.
+
+    numcodecs gates Pickle decoding with a process-wide switch; zarrlayered's scoped config
+    ``codecs.allow_pickle`` replaces it, and is checked again here at every decode.
+    """
+    if _is_unsafe(getattr(codec, "codec_id", None), codec):
+        check_codec_allowed(getattr(codec, "codec_id", None), codec)
+        return pickle.loads(ensure_contiguous_ndarray(data))  # opted in through config
+    return codec.decode(data)
 
 
 def codec_config(codec: numcodecs.abc.Codec) -> dict[str, Any]:
@@ -193,9 +213,9 @@ class V2Codec(ArrayBytesCodec):
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decompress, undo the filters, and view the result as the chunk (in ``spec.order``)."""
-        decoded: Any = data if self.compressor is None else self.compressor.decode(data)
+        decoded: Any = data if self.compressor is None else numcodec_decode(self.compressor, data)
         for f in reversed(self.filters or ()):
-            decoded = f.decode(decoded)
+            decoded = numcodec_decode(f, decoded)
         array: np.ndarray[Any, Any] = ensure_ndarray_like(decoded)
         if spec.dtype.kind in "OT":
             if array.dtype != object and array.dtype.kind != "T":

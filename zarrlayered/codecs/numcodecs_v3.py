@@ -28,7 +28,7 @@ from zarrlayered.codecs.abc import (
     ChunkSpec,
     parse_named_configuration,
 )
-from zarrlayered.codecs.numcodecs_adapter import check_codec_allowed, codec_config, parse_v2_codec
+from zarrlayered.codecs.numcodecs_adapter import check_codec_allowed, codec_config, numcodec_decode, parse_v2_codec
 from zarrlayered.errors import MetadataValidationError
 
 __all__ = [
@@ -105,7 +105,10 @@ class NumcodecsCodec(BaseCodec):
         key = "elementsize" if self.codec_id == "shuffle" else _DTYPE_DEFAULTS.get(self.codec_id)
         if key is None or self.configuration.get(key) is not None:
             return self
-        value: Any = spec.dtype.itemsize if key == "elementsize" else str(spec.dtype)
+        if key == "elementsize":  # variable-length items are serialized as bytes
+            value: Any = 1 if spec.dtype.kind in "OT" else spec.dtype.itemsize
+        else:
+            value = str(spec.dtype)
         return replace(self, configuration={**self.configuration, key: value})
 
     def validate(self, spec: ChunkSpec) -> None:
@@ -146,7 +149,7 @@ class NumcodecsBytesBytesCodec(NumcodecsCodec, BytesBytesCodec):
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Decode with numcodecs."""
-        return _to_buffer(self.numcodec.decode(data))
+        return _to_buffer(numcodec_decode(self.numcodec, data))
 
 
 class NumcodecsArrayArrayCodec(NumcodecsCodec, ArrayArrayCodec):
@@ -162,7 +165,7 @@ class NumcodecsArrayArrayCodec(NumcodecsCodec, ArrayArrayCodec):
 
     def decode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decode and shape the result like ``spec``."""
-        out = np.asarray(self.numcodec.decode(np.ascontiguousarray(chunk))).reshape(spec.shape)
+        out = np.asarray(numcodec_decode(self.numcodec, np.ascontiguousarray(chunk))).reshape(spec.shape)
         return out if out.dtype == spec.dtype else out.astype(spec.dtype)
 
 
@@ -175,7 +178,7 @@ class NumcodecsArrayBytesCodec(NumcodecsCodec, ArrayBytesCodec):
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decode and shape the result like ``spec``."""
-        out = np.asarray(self.numcodec.decode(data if isinstance(data, bytes) else bytes(data)))
+        out = np.asarray(numcodec_decode(self.numcodec, data if isinstance(data, bytes) else bytes(data)))
         out = out.reshape(spec.shape)
         return out if out.dtype == spec.dtype else out.astype(spec.dtype)
 
