@@ -26,7 +26,7 @@ from zarrlayered.codecs.abc import (
     check_fields,
     parse_named_configuration,
 )
-from zarrlayered.core.config import config
+from zarrlayered.core.config import allow_pickle
 from zarrlayered.errors import MetadataValidationError, UnsafeCodecError
 
 __all__ = [
@@ -59,7 +59,7 @@ def check_codec_allowed(codec_id: object, codec: object = None) -> None:
     codec
         The codec object, when there is one (a subclass of Pickle under another id is refused too).
     """
-    if _is_unsafe(codec_id, codec) and config.get("codecs.allow_pickle") is not True:
+    if _is_unsafe(codec_id, codec) and not allow_pickle():
         raise UnsafeCodecError(
             f"the numcodecs codec {codec_id!r} can execute arbitrary code when decoding and is refused; "
             "set zarrlayered.config.set({'codecs.allow_pickle': True}) only for data you trust"
