@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,10 @@ class CodecChain:
     array_array: tuple[ArrayArrayCodec, ...]
     array_bytes: ArrayBytesCodec
     bytes_bytes: tuple[BytesBytesCodec, ...]
+    # spec -> the specs seen by the array -> array codecs and by the array -> bytes codec (a few entries)
+    _spec_cache: dict[ChunkSpec, tuple[tuple[ChunkSpec, ...], ChunkSpec]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_codecs(cls, codecs: Iterable[BaseCodec]) -> CodecChain:
@@ -114,13 +118,26 @@ class CodecChain:
             spec = fitted.resolve_metadata(spec)
         return CodecChain.from_codecs(evolved)
 
-    def _specs(self, spec: ChunkSpec) -> tuple[list[ChunkSpec], ChunkSpec]:
+    def _specs(self, spec: ChunkSpec) -> tuple[tuple[ChunkSpec, ...], ChunkSpec]:
         """The input spec of each array -> array codec, and the spec the array -> bytes codec sees."""
+        if not self.array_array:
+            return (), spec
+        try:
+            return self._spec_cache[spec]
+        except (KeyError, TypeError):  # TypeError: an unhashable fill value
+            pass
         inputs: list[ChunkSpec] = []
+        resolved = spec
         for codec in self.array_array:
-            inputs.append(spec)
-            spec = codec.resolve_metadata(spec)
-        return inputs, spec
+            inputs.append(resolved)
+            resolved = codec.resolve_metadata(resolved)
+        result = (tuple(inputs), resolved)
+        if len(self._spec_cache) < 64:
+            try:
+                self._spec_cache[spec] = result
+            except TypeError:
+                pass
+        return result
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decode one stored chunk to an array of shape ``spec.shape`` and dtype ``spec.dtype``.
@@ -128,7 +145,7 @@ class CodecChain:
         The result may be a read-only view of ``data`` (plain ``bytes`` chains) or a transposed view;
         the caller copies it into its output, or copies it before writing into it.
         """
-        inputs, ab_spec = self._specs(spec) if self.array_array else ((), spec)
+        inputs, ab_spec = self._specs(spec)
         for bb in reversed(self.bytes_bytes):
             data = bb.decode(data, ab_spec)
         chunk = self.array_bytes.decode(data, ab_spec)
@@ -138,13 +155,12 @@ class CodecChain:
 
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> BytesLike:
         """Encode one whole chunk (shape ``spec.shape``) to the bytes to store."""
-        if self.array_array:
-            for aa in self.array_array:
-                chunk = aa.encode(chunk, spec)
-                spec = aa.resolve_metadata(spec)
-        data = self.array_bytes.encode(chunk, spec)
+        inputs, ab_spec = self._specs(spec)
+        for aa, aa_spec in zip(self.array_array, inputs, strict=True):
+            chunk = aa.encode(chunk, aa_spec)
+        data = self.array_bytes.encode(chunk, ab_spec)
         for bb in self.bytes_bytes:
-            data = bb.encode(data, spec)
+            data = bb.encode(data, ab_spec)
         return data
 
     def compute_encoded_size(self, byte_length: int, spec: ChunkSpec) -> int:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -67,9 +68,14 @@ class TransposeCodec(ArrayArrayCodec):
                 f"for a {spec.ndim}-dimensional chunk, got {list(self.order)}"
             )
 
+    @cached_property
+    def _inverse(self) -> tuple[int, ...]:
+        return tuple(int(i) for i in np.argsort(self.order))
+
     def resolve_metadata(self, spec: ChunkSpec) -> ChunkSpec:
         """The chunk's shape permuted by the order."""
-        return replace(spec, shape=tuple(spec.shape[i] for i in self.order))
+        shape = spec.shape
+        return ChunkSpec(tuple([shape[i] for i in self.order]), spec.dtype, spec.fill_value, spec.order)
 
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """A transposed view of the chunk."""
@@ -77,7 +83,7 @@ class TransposeCodec(ArrayArrayCodec):
 
     def decode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """A view of the chunk with the inverse permutation."""
-        return np.transpose(chunk, np.argsort(self.order))
+        return np.transpose(chunk, self._inverse)
 
     def compute_encoded_size(self, input_byte_length: int, spec: ChunkSpec) -> int:
         """The same number of bytes."""
