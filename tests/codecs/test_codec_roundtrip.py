@@ -322,3 +322,20 @@ def test_codecs_are_thread_safe() -> None:
     string_spec = ChunkSpec((64, 64), np.dtype(object), "")
     chain = CodecChain.from_codecs([VLenUTF8Codec(), GzipCodec()])
     assert _hammer(chain, string_spec, strings, deterministic=False)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (0,), (3, 0)])
+def test_zero_dimensional_and_empty_chunks(shape: tuple[int, ...]) -> None:
+    x = np.full(shape, 2.5, dtype=">f8")
+    spec = ChunkSpec(shape, np.dtype(">f8"), 0.0)
+    chains: list[list[BaseCodec]] = [[BytesCodec()], [BytesCodec(endian="big"), GzipCodec(), Crc32cCodec()]]
+    if 0 not in shape:  # numcodecs Zstd and Blosc cannot decode what they encode from zero bytes
+        chains += [[BytesCodec(), ZstdCodec(), Crc32cCodec()], [BytesCodec(), BloscCodec()]]
+    for codecs in chains:
+        decoded = roundtrip(codecs, x, ">f8")
+        assert decoded.shape == shape
+        np.testing.assert_array_equal(decoded, x)
+    strings = np.full(shape, "ab", dtype=object)
+    assert roundtrip([VLenUTF8Codec()], strings).tolist() == strings.tolist()
+    v2 = V2Codec(compressor=numcodecs.Zlib())
+    assert v2.decode(bytes(v2.encode(x, spec)), spec).shape == shape

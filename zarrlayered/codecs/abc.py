@@ -21,6 +21,7 @@ __all__ = [
     "ArrayBytesCodec",
     "BaseCodec",
     "BytesBytesCodec",
+    "BytesLike",
     "ChunkSpec",
     "check_fields",
     "parse_bool_field",
@@ -147,6 +148,8 @@ def parse_named_configuration(
 ) -> tuple[str, dict[str, Any]]:
     """Split a ``{"name": ..., "configuration": {...}}`` document into its name and configuration.
 
+    A ``must_understand`` key (V3 extension objects) is accepted and ignored; any other key is an error.
+
     Parameters
     ----------
     data
@@ -168,7 +171,7 @@ def parse_named_configuration(
         raise MetadataValidationError(f"codec field 'name' must be a string, got {name!r}")
     if expected_name is not None and name != expected_name:
         raise MetadataValidationError(f"codec field 'name' must be {expected_name!r}, got {name!r}")
-    extra = set(data) - {"name", "configuration"}
+    extra = set(data) - {"name", "configuration", "must_understand"}
     if extra:
         raise MetadataValidationError(f"codec {name!r} has unexpected fields {sorted(extra)}")
     if "configuration" not in data:
