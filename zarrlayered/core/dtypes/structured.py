@@ -110,7 +110,8 @@ class Structured(DataType):
         return replace(self, fields=tuple((n, t.with_native_layout(), s) for n, t, s in self.fields))
 
     def default_fill_value(self) -> np.void:
-        return cast("np.void", np.zeros((), dtype=self.numpy_dtype)[()])
+        # zarr-python 3 casts the integer 0 to every field: string fields hold "0" (as it writes them)
+        return cast("np.void", np.array([0], dtype=self.numpy_dtype)[0])
 
     def _from_raw(self, raw: bytes, original: Any) -> np.void:
         dtype = self.numpy_dtype
