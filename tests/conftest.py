@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,13 +14,19 @@ def s3_server() -> Iterator[str]:
 
     The environment variables are set only while the session uses the server and restored afterwards.
     """
-    with pytest.MonkeyPatch.context() as patch:
-        for name in _s3.CLEARED_ENV:
-            patch.delenv(name, raising=False)
-        for name, value in _s3.FAKE_ENV.items():
-            patch.setenv(name, value)
-        with _s3.moto_server() as endpoint:
-            yield endpoint
+    werkzeug = logging.getLogger("werkzeug")  # moto's server logs every request at INFO
+    level = werkzeug.level
+    werkzeug.setLevel(logging.WARNING)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name in _s3.CLEARED_ENV:
+                patch.delenv(name, raising=False)
+            for name, value in _s3.FAKE_ENV.items():
+                patch.setenv(name, value)
+            with _s3.moto_server() as endpoint:
+                yield endpoint
+    finally:
+        werkzeug.setLevel(level)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ Used by the ``s3_server`` and ``s3_bucket`` fixtures of ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import functools
 import socket
 import uuid
 from collections.abc import Iterator
@@ -49,8 +50,9 @@ def storage_options(endpoint: str, **extra: Any) -> dict[str, Any]:
     return {"endpoint_url": endpoint, "key": FAKE_KEY, "secret": FAKE_SECRET, **extra}
 
 
+@functools.cache
 def boto3_client(endpoint: str) -> Any:
-    """A boto3 S3 client for the test server."""
+    """A boto3 S3 client for the test server (one per endpoint; boto3 clients are thread-safe)."""
     import boto3
 
     return boto3.client(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import inspect
 import logging
 import threading
 import weakref
@@ -101,6 +102,27 @@ def _is_empty_request(byte_range: ByteRequest | None) -> bool:
     return isinstance(byte_range, SuffixByteRequest) and byte_range.suffix == 0
 
 
+_whole_read_cache: dict[type, dict[str, Any]] = {}
+
+
+def _whole_read_options(fs: AbstractFileSystem) -> dict[str, Any]:
+    """Extra ``_cat_file`` arguments that make a whole-value read one request.
+
+    s3fs (``max_concurrency`` > 1) first asks for the size of the object to split big reads into parallel
+    ranged requests; for chunk-sized values that doubles the round trips, so whole reads ask for one stream.
+    """
+    fs_type: type = type(fs)
+    options = _whole_read_cache.get(fs_type)
+    if options is None:
+        try:
+            parameters = inspect.signature(fs._cat_file).parameters
+        except (TypeError, ValueError):  # pragma: no cover - an uninspectable method
+            parameters = {}  # type: ignore[assignment]
+        options = {"max_concurrency": 1} if "max_concurrency" in parameters else {}
+        _whole_read_cache[fs_type] = options
+    return options
+
+
 def _session_closer(fs: AbstractFileSystem) -> Callable[[], Coroutine[Any, Any, Any]] | None:
     """A coroutine function that closes the network session ``fs`` opened, when it has one.
 
@@ -117,6 +139,19 @@ def _session_closer(fs: AbstractFileSystem) -> Callable[[], Coroutine[Any, Any, 
     if session is not None and callable(getattr(session, "close", None)) and not getattr(session, "closed", False):
         return session.close  # type: ignore[no-any-return]
     return None
+
+
+def _aiohttp_sessions(fs: AbstractFileSystem) -> builtins.list[Any]:
+    """The aiohttp sessions an HTTP filesystem (``_session``) or s3fs (its botocore client) holds."""
+    sessions: builtins.list[Any] = []
+    http = getattr(fs, "_session", None)
+    if http is not None:
+        sessions.append(http)
+    endpoint = getattr(getattr(fs, "_s3", None), "_endpoint", None)
+    pool = getattr(getattr(endpoint, "http_session", None), "_sessions", None)
+    if isinstance(pool, dict):
+        sessions.extend(pool.values())
+    return sessions
 
 
 def _release(loop: asyncio.AbstractEventLoop, fs: AbstractFileSystem) -> None:
@@ -136,14 +171,24 @@ def _release(loop: asyncio.AbstractEventLoop, fs: AbstractFileSystem) -> None:
         elif not loop.is_closed() and loop.is_running():
             asyncio.run_coroutine_threadsafe(closer(), loop)
         else:
-            # The loop cannot run the coroutine any more: drop the sockets the way the library's own
-            # finalizer does, so nothing is reported as unclosed at garbage collection.
-            handle = getattr(fs, "_s3creator", None) or getattr(fs, "_session", None)
-            close_session = getattr(type(fs), "close_session", None)
-            if handle is not None and callable(close_session):
-                close_session(None, handle)
+            # The loop cannot run the coroutine any more: mark the connection pools closed the way the
+            # libraries' own finalizers do, so nothing is reported as unclosed at garbage collection.
+            for session in _aiohttp_sessions(fs):
+                connector = getattr(session, "connector", None)
+                if connector is not None:
+                    connector._close()
     except Exception:  # pragma: no cover - releasing is best effort
         logger.debug("could not release the session of %r", fs, exc_info=True)
+
+
+def _release_all(
+    loop_fs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AbstractFileSystem], lock: threading.Lock
+) -> None:
+    with lock:
+        entries = list(loop_fs.items())
+        loop_fs.clear()
+    for loop, fs in entries:
+        _release(loop, fs)
 
 
 class FsspecStore(Store):
@@ -186,6 +231,9 @@ class FsspecStore(Store):
             weakref.WeakKeyDictionary()
         )
         self._loop_fs_lock = threading.Lock()
+        # A store dropped without close() (a read-only view, a forgotten store) still releases its sessions.
+        self._finalizer = weakref.finalize(self, _release_all, self._loop_fs, self._loop_fs_lock)
+        self._finalizer.atexit = False
 
     @classmethod
     def from_url(
@@ -237,7 +285,7 @@ class FsspecStore(Store):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_loop_fs"], state["_loop_fs_lock"]
+        del state["_loop_fs"], state["_loop_fs_lock"], state["_finalizer"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -295,11 +343,7 @@ class FsspecStore(Store):
     def close(self) -> None:
         """Close the store and release the connections it opened on every loop."""
         super().close()
-        with self._loop_fs_lock:
-            entries = list(self._loop_fs.items())
-            self._loop_fs.clear()
-        for loop, fs in entries:
-            _release(loop, fs)
+        _release_all(self._loop_fs, self._loop_fs_lock)
 
     async def aclose(self) -> None:
         """Close the store, awaiting the release of the connections of the running loop."""
@@ -362,9 +406,10 @@ class FsspecStore(Store):
             return b"" if await self._info(key) is not None else None
         start, end = _range_args(byte_range)
         path = self._key_path(key)
+        extra = _whole_read_options(self._fs) if self._async and byte_range is None else {}
         try:
             try:
-                data = await self._fs_call("cat_file", path, start=start, end=end)
+                data = await self._fs_call("cat_file", path, start=start, end=end, **extra)
             except (ValueError, NotImplementedError):
                 if start is None or start >= 0:
                     raise
