@@ -171,7 +171,7 @@ class ChunkGrid(ABC):
 # regular
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=128)
 def _regular_edges(chunk: int, length: int) -> IntArray:
     edges = np.arange(0, length + chunk, chunk, dtype=np.int64)
     if length == 0:
@@ -180,6 +180,11 @@ def _regular_edges(chunk: int, length: int) -> IntArray:
     edges = edges[: n + 1].copy()
     edges[-1] = length
     return _readonly(edges)
+
+
+@functools.lru_cache(maxsize=64)
+def _regular_grid_edges(chunk_shape: tuple[int, ...], shape: tuple[int, ...]) -> tuple[IntArray, ...]:
+    return tuple(_regular_edges(c, s) for c, s in zip(chunk_shape, shape, strict=True))
 
 
 def _parse_chunk_length(value: object, where: str) -> int:
@@ -255,12 +260,24 @@ class RegularChunkGrid(ChunkGrid):
     def axis_edges(self, array_shape: Sequence[int]) -> tuple[IntArray, ...]:
         """Per axis chunk offsets, clipped to the array (see :meth:`ChunkGrid.axis_edges`)."""
         shape = _parse_shape(array_shape, self.ndim, "regular")
-        return tuple(_regular_edges(c, s) for c, s in zip(self.chunk_shape, shape, strict=True))
+        return _regular_grid_edges(self.chunk_shape, shape)
 
     def grid_shape(self, array_shape: Sequence[int]) -> tuple[int, ...]:
         """Number of chunks along each axis: ``ceil(shape / chunk_shape)``."""
         shape = _parse_shape(array_shape, self.ndim, "regular")
         return tuple(-(-s // c) for s, c in zip(shape, self.chunk_shape, strict=True))
+
+    def chunk_region(self, coords: Sequence[int], array_shape: Sequence[int]) -> tuple[slice, ...]:
+        """The region of the array covered by chunk ``coords`` (clipped to the array), as slices."""
+        shape = _parse_shape(array_shape, self.ndim, "regular")
+        if len(coords) != self.ndim:
+            raise IndexError(f"chunk coordinates {tuple(coords)} do not have {self.ndim} dimension(s)")
+        region = []
+        for axis, (c, size, n) in enumerate(zip(coords, self.chunk_shape, shape, strict=True)):
+            if not 0 <= c * size < n:
+                raise IndexError(f"chunk index {c} is out of bounds for axis {axis} with {-(-n // size)} chunk(s)")
+            region.append(slice(c * size, min((c + 1) * size, n)))
+        return tuple(region)
 
     def chunk_shape_at(self, coords: Sequence[int], array_shape: Sequence[int]) -> tuple[int, ...]:
         """Always ``chunk_shape``: edge chunks are stored padded."""
@@ -333,6 +350,15 @@ class RectilinearChunkGrid(ChunkGrid):
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
     _lock: threading.Lock = field(init=False, repr=False, compare=False, hash=False, default_factory=threading.Lock)
+    _hash: int = field(init=False, repr=False, compare=False, hash=False, default=0)
+
+    def __hash__(self) -> int:  # the edges can be long: hash them once
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RectilinearChunkGrid):
+            return NotImplemented
+        return self is other or (self._hash == other._hash and self.chunk_shapes == other.chunk_shapes)
 
     def __post_init__(self) -> None:
         shapes: object = self.chunk_shapes
@@ -353,6 +379,7 @@ class RectilinearChunkGrid(ChunkGrid):
                 axis_edges = axis_edges[:1]
             parsed.append(axis_edges)
         object.__setattr__(self, "chunk_shapes", tuple(parsed))
+        object.__setattr__(self, "_hash", hash(self.chunk_shapes))
         cumsums = tuple(
             None if len(e) == 1 else _readonly(np.cumsum(np.asarray(e, dtype=np.int64))) for e in self.chunk_shapes
         )
@@ -388,7 +415,8 @@ class RectilinearChunkGrid(ChunkGrid):
             raise MetadataValidationError(f"chunk_grid.configuration.chunk_shapes must be a list, got {shapes!r}")
         return cls(chunk_shapes=tuple(_parse_rectilinear_axis(v, i) for i, v in enumerate(shapes)))
 
-    def _axis(self, axis: int, length: int) -> IntArray:
+    def edges_along(self, axis: int, length: int) -> IntArray:
+        """The clipped chunk offsets along one axis of length ``length`` (see :meth:`axis_edges`)."""
         cumsum = self._cumsums[axis]
         if cumsum is None:
             return _regular_edges(self.chunk_shapes[axis][0], length)
@@ -412,7 +440,7 @@ class RectilinearChunkGrid(ChunkGrid):
         found = self._cache.get(shape)
         if found is not None:
             return found
-        result = tuple(self._axis(i, s) for i, s in enumerate(shape))
+        result = tuple(self.edges_along(i, s) for i, s in enumerate(shape))
         with self._lock:
             if len(self._cache) >= _EDGE_CACHE_SIZE:
                 self._cache.clear()
