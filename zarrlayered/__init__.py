@@ -5,12 +5,87 @@ from __future__ import annotations
 import logging
 import sys
 
+from zarrlayered.api import (
+    array,
+    consolidate_metadata,
+    copy,
+    copy_all,
+    copy_store,
+    create,
+    create_array,
+    create_group,
+    create_hierarchy,
+    empty,
+    empty_like,
+    from_array,
+    full,
+    full_like,
+    group,
+    load,
+    ones,
+    ones_like,
+    open,
+    open_array,
+    open_consolidated,
+    open_group,
+    open_like,
+    save,
+    save_array,
+    save_group,
+    save_many,
+    tree,
+    zeros,
+    zeros_like,
+)
+from zarrlayered.array import Array
+from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.config import config
+from zarrlayered.core.group import AsyncGroup
 from zarrlayered.core.sync import sync
+from zarrlayered.group import Group
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "config", "set_log_level", "sync"]
+__all__ = [
+    "Array",
+    "AsyncArray",
+    "AsyncGroup",
+    "Group",
+    "__version__",
+    "array",
+    "config",
+    "consolidate_metadata",
+    "copy",
+    "copy_all",
+    "copy_store",
+    "create",
+    "create_array",
+    "create_group",
+    "create_hierarchy",
+    "empty",
+    "empty_like",
+    "from_array",
+    "full",
+    "full_like",
+    "group",
+    "load",
+    "ones",
+    "ones_like",
+    "open",
+    "open_array",
+    "open_consolidated",
+    "open_group",
+    "open_like",
+    "save",
+    "save_array",
+    "save_group",
+    "save_many",
+    "set_log_level",
+    "sync",
+    "tree",
+    "zeros",
+    "zeros_like",
+]
 
 #: The loggers of the layers, one per layer.
 LOGGER_NAMES = (

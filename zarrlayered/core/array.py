@@ -1,0 +1,362 @@
+"""AsyncArray: one Zarr array (V2 or V3) in a store, read and written through the codec pipeline.
+
+Every operation exists as a coroutine (the async API). Reads and writes also have a synchronous twin
+(``*_sync``) that the sync front end takes when the store answers synchronously, so a small read is a
+few plain function calls: no event loop, no thread hop.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from zarrlayered.core.codec_pipeline import ChunkLayout, read_async, read_sync, write_async, write_sync
+from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
+from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
+from zarrlayered.core.metadata import ArrayMetadata
+from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
+from zarrlayered.errors import ReadOnlyError
+from zarrlayered.stores.abc import Store
+
+if TYPE_CHECKING:
+    from zarrlayered.codecs.abc import BaseCodec
+
+__all__ = ["AsyncArray", "prepare_value"]
+
+logger = logging.getLogger("zarrlayered.array")
+
+
+def prepare_value(value: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> Any:
+    """Turn a value being written into a scalar or an array of exactly ``shape`` (numpy broadcasting)."""
+    if not isinstance(value, np.ndarray) and hasattr(value, "__array__") is False and np.isscalar(value):
+        return np.asarray(value, dtype=dtype)[()] if dtype.kind not in "OT" else value
+    if dtype.kind == "O":
+        arr = np.empty(shape, dtype=object)
+        arr[...] = value
+        return arr
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return arr.astype(dtype)[()]
+    if arr.shape != shape:
+        try:
+            arr = np.broadcast_to(arr, shape)
+        except ValueError:
+            raise ValueError(
+                f"could not broadcast input array from shape {arr.shape} into shape {shape}"
+            ) from None
+    return arr if arr.dtype == dtype else arr.astype(dtype)
+
+
+class AsyncArray:
+    """A Zarr array: its metadata, the store holding it and its path there.
+
+    Use :meth:`open` / :func:`zarrlayered.api.asynchronous.create_array` rather than the constructor.
+
+    Parameters
+    ----------
+    metadata
+        The array's metadata (:class:`ArrayV2Metadata` or :class:`ArrayV3Metadata`).
+    store
+        The store the array lives in.
+    path
+        The array's path within the store ("" for the root).
+    write_empty_chunks
+        Store chunks that hold only the fill value (default: config ``array.write_empty_chunks``).
+    """
+
+    def __init__(
+        self, metadata: ArrayMetadata, store: Store, path: str = "", *, write_empty_chunks: bool | None = None
+    ) -> None:
+        self.metadata = metadata
+        self.store = store
+        self.path = normalize_path(path)
+        self.write_empty_chunks = (
+            _default_write_empty_chunks() if write_empty_chunks is None else bool(write_empty_chunks)
+        )
+        self._layout = ChunkLayout.from_metadata(metadata, self.path)
+
+    # -- description -------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
+        return self.metadata.shape
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of the elements."""
+        return self.metadata.dtype
+
+    @property
+    def chunks(self) -> tuple[int, ...] | tuple[tuple[int, ...], ...]:
+        """The chunk shape (for a rectilinear grid: the per-axis chunk lengths)."""
+        return self.metadata.chunks
+
+    @property
+    def shards(self) -> tuple[int, ...] | None:
+        """The shard shape of a sharded array, else None."""
+        return getattr(self.metadata, "shards", None)
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        """The size of the array's data when held in memory, in bytes."""
+        return self.size * self.dtype.itemsize
+
+    @property
+    def nchunks(self) -> int:
+        """The number of chunks in the grid."""
+        return self.metadata.chunk_grid.nchunks(self.shape)
+
+    @property
+    def cdata_shape(self) -> tuple[int, ...]:
+        """The number of chunks along each axis."""
+        return self.metadata.chunk_grid.grid_shape(self.shape)
+
+    @property
+    def fill_value(self) -> Any:
+        """The fill value (None for a V2 array without one)."""
+        return self.metadata.fill_value
+
+    @property
+    def order(self) -> str:
+        """The memory order of chunks, "C" or "F"."""
+        return self.metadata.order
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        """The user attributes (a copy; change them with :meth:`update_attributes`)."""
+        return dict(self.metadata.attributes)
+
+    @property
+    def zarr_format(self) -> int:
+        """2 or 3."""
+        return self.metadata.zarr_format
+
+    @property
+    def read_only(self) -> bool:
+        """True when the store refuses writes."""
+        return self.store.read_only
+
+    @property
+    def name(self) -> str:
+        """The array's absolute path in its hierarchy, "/" for the root."""
+        return f"/{self.path}"
+
+    @property
+    def basename(self) -> str:
+        """The last part of :attr:`name`."""
+        return self.path.rsplit("/", 1)[-1]
+
+    @property
+    def compressors(self) -> tuple[Any, ...]:
+        """The bytes -> bytes codecs (V3) or the compressor (V2)."""
+        v2 = getattr(self.metadata, "compressor", None)
+        if self.zarr_format == 2:
+            return () if v2 is None else (v2,)
+        return tuple(self._layout.chain.bytes_bytes)
+
+    @property
+    def filters(self) -> tuple[Any, ...]:
+        """The array -> array codecs (V3) or the filters (V2)."""
+        if self.zarr_format == 2:
+            return tuple(getattr(self.metadata, "filters", None) or ())
+        return tuple(self._layout.chain.array_array)
+
+    @property
+    def serializer(self) -> BaseCodec | None:
+        """The array -> bytes codec (V3); None for V2."""
+        return None if self.zarr_format == 2 else self._layout.chain.array_bytes
+
+    @property
+    def sync_path(self) -> bool:
+        """True when reads and writes may skip the event loop (the store answers synchronously)."""
+        return bool(self.store.supports_sync)
+
+    def __repr__(self) -> str:
+        return f"<AsyncArray {self.store!r}{self.name} shape={self.shape} dtype={self.dtype}>"
+
+    # -- selections ----------------------------------------------------------------------------------
+    def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:
+        """The chunk plan of ``selection`` (kinds: getitem, basic, orthogonal, coordinate, vindex, mask, block)."""
+        return get_indexer(selection, self.shape, self.metadata.chunk_grid, kind)
+
+    def _new_out(self, indexer: Indexer, out: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
+        if out is None:
+            return np.empty(indexer.shape, dtype=self.dtype, order=self.order if self.order in "CF" else "C")
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
+        if out.shape != indexer.shape:
+            raise ValueError(f"out has shape {out.shape}, the selection has shape {indexer.shape}")
+        return out
+
+    @staticmethod
+    def _result(out: np.ndarray[Any, Any]) -> Any:
+        return out[()] if out.ndim == 0 else out
+
+    async def get_selection(
+        self, selection: Any, kind: str = "getitem", out: np.ndarray[Any, Any] | None = None
+    ) -> Any:
+        """Read ``selection`` (of ``kind``) into a new array, or into ``out``."""
+        indexer = self.indexer(selection, kind)
+        result = self._new_out(indexer, out)
+        await read_async(self.store, self._layout, list(indexer), result)
+        return self._result(result)
+
+    def get_selection_sync(
+        self, selection: Any, kind: str = "getitem", out: np.ndarray[Any, Any] | None = None
+    ) -> Any:
+        """:meth:`get_selection` through the store's synchronous path (needs :attr:`sync_path`)."""
+        indexer = self.indexer(selection, kind)
+        result = self._new_out(indexer, out)
+        read_sync(self.store, self._layout, list(indexer), result)
+        return self._result(result)
+
+    async def getitem(self, selection: Any) -> Any:
+        """``array[selection]`` with numpy semantics."""
+        return await self.get_selection(selection, "getitem")
+
+    def _check_writable(self) -> None:
+        if self.store.read_only:
+            raise ReadOnlyError(f"cannot write to array {self.name!r}: it was opened read-only")
+
+    def _write_plan(self, selection: Any, kind: str, value: Any) -> tuple[list[ChunkProjection], Any]:
+        self._check_writable()
+        indexer = self.indexer(selection, kind)
+        return list(indexer), prepare_value(value, indexer.shape, self.dtype)
+
+    async def set_selection(self, selection: Any, value: Any, kind: str = "getitem") -> None:
+        """Write ``value`` (broadcast to the selection's shape) into ``selection`` (of ``kind``)."""
+        projections, prepared = self._write_plan(selection, kind, value)
+        await write_async(self.store, self._layout, projections, prepared, self.write_empty_chunks)
+
+    def set_selection_sync(self, selection: Any, value: Any, kind: str = "getitem") -> None:
+        """:meth:`set_selection` through the store's synchronous path (needs :attr:`sync_path`)."""
+        projections, prepared = self._write_plan(selection, kind, value)
+        write_sync(self.store, self._layout, projections, prepared, self.write_empty_chunks)
+
+    async def setitem(self, selection: Any, value: Any) -> None:
+        """``array[selection] = value`` with numpy semantics."""
+        await self.set_selection(selection, value, "getitem")
+
+    # -- metadata changes ------------------------------------------------------------------------------
+    def _with_metadata(self, metadata: ArrayMetadata) -> AsyncArray:
+        return type(self)(metadata, self.store, self.path, write_empty_chunks=self.write_empty_chunks)
+
+    async def _save_metadata(self, metadata: ArrayMetadata) -> None:
+        await write_documents(self.store, self.path, metadata.to_json_bytes())
+
+    def _save_metadata_sync(self, metadata: ArrayMetadata) -> None:
+        write_documents_sync(self.store, self.path, metadata.to_json_bytes())
+
+    async def update_attributes(self, new_attributes: Mapping[str, Any]) -> AsyncArray:
+        """Merge ``new_attributes`` into the attributes, save them, and return the updated array."""
+        self._check_writable()
+        merged = {**self.metadata.attributes, **dict(new_attributes)}
+        metadata = self.metadata.update_attributes(merged)
+        await self._save_metadata(metadata)
+        self.metadata = metadata
+        return self
+
+    def _resized(self, new_shape: tuple[int, ...]) -> tuple[ArrayMetadata, list[str]]:
+        self._check_writable()
+        new_shape = tuple(int(n) for n in new_shape)
+        if len(new_shape) != self.ndim:
+            raise ValueError(f"resize: new shape {new_shape} must have {self.ndim} dimension(s)")
+        if any(n < 0 for n in new_shape):
+            raise ValueError(f"resize: new shape {new_shape} has a negative length")
+        metadata = self.metadata.update_shape(new_shape)
+        grid = self.metadata.chunk_grid
+        old_grid_shape = grid.grid_shape(self.shape)
+        new_grid_shape = metadata.chunk_grid.grid_shape(new_shape)
+        # Chunks wholly outside the new shape are deleted, as zarr-python does.
+        stale = [
+            self._layout.key_for(coords)
+            for coords in np.ndindex(*old_grid_shape)
+            if any(c >= n for c, n in zip(coords, new_grid_shape, strict=True))
+        ]
+        return metadata, stale
+
+    async def resize(self, new_shape: tuple[int, ...] | int) -> AsyncArray:
+        """Change the shape; chunks entirely outside the new shape are deleted. Returns ``self``."""
+        shape = (new_shape,) if isinstance(new_shape, int) else tuple(new_shape)
+        metadata, stale = self._resized(shape)
+        for key in stale:
+            await self.store.delete(key)
+        await self._save_metadata(metadata)
+        self._replace_metadata(metadata)
+        return self
+
+    def resize_sync(self, new_shape: tuple[int, ...] | int) -> AsyncArray:
+        """:meth:`resize` through the synchronous path."""
+        shape = (new_shape,) if isinstance(new_shape, int) else tuple(new_shape)
+        metadata, stale = self._resized(shape)
+        for key in stale:
+            self.store.delete_sync(key)
+        self._save_metadata_sync(metadata)
+        self._replace_metadata(metadata)
+        return self
+
+    def _replace_metadata(self, metadata: ArrayMetadata) -> None:
+        self.metadata = metadata
+        self._layout = ChunkLayout.from_metadata(metadata, self.path)
+
+    def _append_plan(self, data: Any, axis: int) -> tuple[np.ndarray[Any, Any], tuple[int, ...], tuple[slice, ...]]:
+        arr = np.asarray(data)
+        if arr.ndim != self.ndim:
+            raise ValueError(f"append: data has {arr.ndim} dimension(s), the array has {self.ndim}")
+        axis = axis + self.ndim if axis < 0 else axis
+        if not 0 <= axis < self.ndim:
+            raise ValueError(f"append: axis {axis} is out of range for {self.ndim} dimension(s)")
+        for i, (a, b) in enumerate(zip(arr.shape, self.shape, strict=True)):
+            if i != axis and a != b:
+                raise ValueError(
+                    f"append: data shape {arr.shape} does not match array shape {self.shape} except on axis {axis}"
+                )
+        new_shape = tuple(n + arr.shape[axis] if i == axis else n for i, n in enumerate(self.shape))
+        region = tuple(slice(self.shape[axis], new_shape[axis]) if i == axis else slice(None) for i in range(self.ndim))
+        return arr, new_shape, region
+
+    async def append(self, data: Any, axis: int = 0) -> tuple[int, ...]:
+        """Grow the array along ``axis`` by ``data`` and write it there; returns the new shape."""
+        arr, new_shape, region = self._append_plan(data, axis)
+        await self.resize(new_shape)
+        await self.set_selection(region, arr, "basic")
+        return new_shape
+
+    def append_sync(self, data: Any, axis: int = 0) -> tuple[int, ...]:
+        """:meth:`append` through the synchronous path."""
+        arr, new_shape, region = self._append_plan(data, axis)
+        self.resize_sync(new_shape)
+        self.set_selection_sync(region, arr, "basic")
+        return new_shape
+
+    # -- inspection ----------------------------------------------------------------------------------
+    async def nchunks_initialized(self) -> int:
+        """How many chunks are stored."""
+        count = 0
+        async for _ in self.store.list_prefix(f"{self.path}/" if self.path else ""):
+            count += 1
+        return max(0, count - len(await self._metadata_keys()))
+
+    async def _metadata_keys(self) -> list[str]:
+        names = ("zarr.json",) if self.zarr_format == 3 else (".zarray", ".zattrs")
+        base = f"{self.path}/" if self.path else ""
+        found = [await self.store.exists(base + n) for n in names]
+        return [n for n, ok in zip(names, found, strict=True) if ok]
+
+    async def nbytes_stored(self) -> int:
+        """Bytes stored for this array: its chunks and metadata."""
+        return await self.store.getsize_prefix(self.path)
