@@ -61,6 +61,6 @@ class Attributes(MutableMapping[str, Any]):
         """Replace all attributes with ``attributes``."""
         self._write(dict(attributes))
 
-    def update(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+    def update(self, *args: Any, **kwargs: Any) -> None:
         """Merge new attributes in one write."""
         self._write({**self._read(), **dict(*args, **kwargs)})

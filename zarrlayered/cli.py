@@ -33,5 +33,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"zarrlayered {args.command}: error: {exc}", file=sys.stderr)
         return 1
-    parser.error(f"unknown command {args.command!r}")  # pragma: no cover - argparse rejects it first
-    return 2
+    parser.error(f"unknown command {args.command!r}")  # argparse has already refused unknown commands

@@ -139,7 +139,7 @@ class Group:
     def __len__(self) -> int:
         return len(self.keys())
 
-    def keys(self) -> list[str]:  # type: ignore[override]
+    def keys(self) -> list[str]:
         """The names of the direct members, sorted."""
         return sync(self._async_group.keys())
 

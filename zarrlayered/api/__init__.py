@@ -9,14 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Literal
 
-import numpy as np
-
 from zarrlayered.api import asynchronous as _async
 from zarrlayered.api import hierarchy as _hier
 from zarrlayered.array import Array
 from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.group import AsyncGroup
-from zarrlayered.core.metadata import ArrayMetadata, GroupMetadata
+from zarrlayered.core.metadata import NodeMetadata
 from zarrlayered.core.sync import sync
 from zarrlayered.group import Group, wrap_node
 
@@ -233,7 +231,7 @@ def consolidate_metadata(store: Any, path: str | None = None, zarr_format: Liter
 
 
 def create_hierarchy(
-    *, store: Any, nodes: Mapping[str, ArrayMetadata | GroupMetadata], overwrite: bool = False
+    *, store: Any, nodes: Mapping[str, NodeMetadata], overwrite: bool = False
 ) -> Iterator[tuple[str, Array | Group]]:
     """Write many nodes (path -> metadata) in one concurrent batch; yields ``(path, node)`` for each."""
 

@@ -59,9 +59,9 @@ _CREATING = ("a", "w", "w-", "x")
 def resolve_store(store: Any, mode: str, storage_options: Mapping[str, Any] | None = None) -> Store:
     """Open ``store`` for ``mode``; with r/r+ a local path that does not exist is a FileNotFoundError."""
     mode = parse_mode(mode)
-    if mode == "r+" and isinstance(store, str | os.PathLike) and "://" not in str(store) and "::" not in str(store):
-        if not Path(store).exists():
-            raise FileNotFoundError(f"no store at {str(store)!r} (opened with mode 'r+')")
+    local = isinstance(store, str | os.PathLike) and "://" not in str(store) and "::" not in str(store)
+    if mode == "r+" and local and not Path(store).exists():
+        raise FileNotFoundError(f"no store at {str(store)!r} (opened with mode 'r+')")
     resolved = make_store(store, mode=mode, storage_options=storage_options)
     if mode != "r" and resolved.read_only:
         raise PermissionError(f"{resolved!r} is read-only; it cannot be opened with mode {mode!r}")

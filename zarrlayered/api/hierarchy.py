@@ -16,8 +16,8 @@ import numpy as np
 from zarrlayered.api.asynchronous import open_group, resolve_store
 from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.group import AsyncGroup, delete_node, ensure_parents, node_from_metadata, open_node
+from zarrlayered.core.metadata import ConsolidatedMetadata, GroupMetadata, NodeMetadata
 from zarrlayered.core.metadata.common import dumps_json
-from zarrlayered.core.metadata import ArrayMetadata, ConsolidatedMetadata, GroupMetadata, NodeMetadata
 from zarrlayered.core.nodes import join_path, normalize_path, write_documents
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError
 from zarrlayered.stores.abc import Store
@@ -39,7 +39,7 @@ async def consolidate_metadata(
     root = await AsyncGroup.open(resolved, normalize_path(path), zarr_format=zarr_format, use_consolidated=False)
     entries: dict[str, NodeMetadata] = {}
     async for name, node in root.members(max_depth=None):
-        entries[name] = node.metadata
+        entries[name] = node.metadata  # type: ignore[assignment]
     consolidated = ConsolidatedMetadata(metadata=entries)
     if root.zarr_format == 3:
         metadata = GroupMetadata(root.metadata.attributes, 3, consolidated, root.metadata.extra_fields)
@@ -52,7 +52,7 @@ async def consolidate_metadata(
 
 
 async def create_hierarchy(
-    *, store: Any, nodes: Mapping[str, ArrayMetadata | GroupMetadata], overwrite: bool = False
+    *, store: Any, nodes: Mapping[str, NodeMetadata], overwrite: bool = False
 ) -> AsyncIterator[tuple[str, AsyncArray | AsyncGroup]]:
     """Write many nodes described in memory (path -> metadata) in one concurrent batch, parents included.
 
@@ -72,7 +72,7 @@ async def create_hierarchy(
         await asyncio.gather(*(delete_node(resolved, p) for p in normalized if p))
     fmt = formats.pop() if formats else 3
     parents = {p.rsplit("/", 1)[0] if "/" in p else "" for p in normalized if p} - set(normalized)
-    await asyncio.gather(*(ensure_parents(resolved, f"{p}/x" if p else "x", fmt) for p in parents))  # type: ignore[arg-type]
+    await asyncio.gather(*(ensure_parents(resolved, f"{p}/x" if p else "x", fmt) for p in parents))
     await asyncio.gather(*(write_documents(resolved, p, m.to_json_bytes()) for p, m in normalized.items()))
     for node_path, metadata in normalized.items():
         yield node_path, node_from_metadata(metadata, resolved, node_path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -195,7 +195,8 @@ class AsyncArray:
 
     def _new_out(self, indexer: Indexer, out: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
         if out is None:
-            return np.empty(indexer.shape, dtype=self.dtype, order=self.order if self.order in "CF" else "C")
+            order: Literal["C", "F"] = "F" if self.order == "F" else "C"
+            return np.empty(indexer.shape, dtype=self.dtype, order=order)
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
         if out.shape != indexer.shape:

@@ -42,7 +42,7 @@ def parse_zarr_format(value: object) -> Literal[2, 3]:
         value = config.get("default_zarr_format")
     if value not in (2, 3) or isinstance(value, bool):
         raise MetadataValidationError(f"zarr_format must be 2 or 3, got {value!r}")
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value,unused-ignore]
 
 
 def _parse_shape(shape: Any) -> tuple[int, ...]:
@@ -80,9 +80,9 @@ def _chunk_grid(chunks: Any, shape: tuple[int, ...], itemsize: int) -> ChunkGrid
         return chunks
     normalized = normalize_chunks(chunks, shape, itemsize)
     if all(isinstance(c, int) for c in normalized):
-        return RegularChunkGrid(chunk_shape=tuple(int(c) for c in normalized))  # type: ignore[arg-type]
+        return RegularChunkGrid(chunk_shape=tuple(int(c) for c in normalized))  # type: ignore[arg-type,unused-ignore]
     return RectilinearChunkGrid(
-        chunk_shapes=tuple((c,) if isinstance(c, int) else tuple(c) for c in normalized)  # type: ignore[union-attr]
+        chunk_shapes=tuple((c,) if isinstance(c, int) else tuple(c) for c in normalized)
     )
 
 
@@ -133,10 +133,9 @@ def _v2_codecs(
     comp = parse_v2_codec(comp_list[0]) if comp_list else None
     filter_list = [] if filters in (None, "auto") else [parse_v2_codec(f) for f in _as_list(filters)]
     object_codec = data_type.object_codec_id
-    if object_codec is not None and not any(getattr(f, "codec_id", None) == object_codec for f in filter_list):
-        if not any(getattr(f, "codec_id", None) in ("vlen-utf8", "vlen-bytes", "json2", "msgpack2", "vlen-array")
-                   for f in filter_list):
-            filter_list.insert(0, parse_v2_codec({"id": object_codec}))
+    object_ids = ("vlen-utf8", "vlen-bytes", "json2", "msgpack2", "vlen-array")
+    if object_codec is not None and not any(getattr(f, "codec_id", None) in object_ids for f in filter_list):
+        filter_list.insert(0, parse_v2_codec({"id": object_codec}))
     return comp, (tuple(f for f in filter_list if f is not None) or None)
 
 
@@ -177,10 +176,7 @@ def build_array_metadata(
     attrs = dict(attributes or {})
     if order is not None and order not in ("C", "F"):
         raise MetadataValidationError(f"order must be 'C' or 'F', got {order!r}")
-    if fill_value is None:
-        fill = data_type.default_fill_value()
-    else:
-        fill = fill_value
+    fill = data_type.default_fill_value() if fill_value is None else fill_value
     if fmt == 2:
         if not isinstance(grid, RegularChunkGrid):
             raise MetadataValidationError("Zarr V2 arrays need regular chunks; variable chunking is Zarr V3 only")

@@ -368,9 +368,8 @@ class AsyncGroup:
         except NotImplementedError:
             keys = [key async for key in self.store.list_prefix(f"{src}/")]
             values = await self.store.get_partial_values([(key, None) for key in keys])
-            await asyncio.gather(
-                *(self.store.set(dst + key[len(src) :], v) for key, v in zip(keys, values, strict=True) if v is not None)
-            )
+            pairs = [(dst + key[len(src) :], v) for key, v in zip(keys, values, strict=True) if v is not None]
+            await asyncio.gather(*(self.store.set(key, value) for key, value in pairs))
             await delete_node(self.store, src)
 
 
