@@ -152,9 +152,9 @@ class ArrayV2Metadata(ArrayMetadata):
                 return value.numpy_dtype
             if isinstance(value, str | list):
                 try:
-                    return parse_v2_dtype(value)
-                except MetadataValidationError:
                     return parse_dtype(value, 2).numpy_dtype
+                except MetadataValidationError:
+                    return parse_v2_dtype(value)  # e.g. "|O", whose meaning the filters give
             return parse_dtype(value, 2).numpy_dtype
         except MetadataValidationError as exc:
             raise MetadataValidationError(f"{DOC} field 'dtype' is invalid: {exc}") from None
