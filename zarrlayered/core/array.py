@@ -271,7 +271,13 @@ class AsyncArray:
         self.metadata = metadata
         return self
 
-    def _resized(self, new_shape: tuple[int, ...]) -> tuple[ArrayMetadata, list[str]]:
+    def _resized(self, new_shape: tuple[int, ...]) -> tuple[ArrayMetadata, list[str], list[tuple[slice, ...]]]:
+        """The new metadata, the chunks wholly outside the new shape, and the regions to reset to fill.
+
+        Elements cut off by shrinking must not come back when the array grows again (numpy and h5py
+        semantics; zarr-python 3 resurrects them), so the cut-off part of chunks that straddle the new
+        edge is reset to the fill value.
+        """
         self._check_writable()
         new_shape = tuple(int(n) for n in new_shape)
         if len(new_shape) != self.ndim:
@@ -282,18 +288,29 @@ class AsyncArray:
         grid = self.metadata.chunk_grid
         old_grid_shape = grid.grid_shape(self.shape)
         new_grid_shape = metadata.chunk_grid.grid_shape(new_shape)
-        # Chunks wholly outside the new shape are deleted, as zarr-python does.
         stale = [
             self._layout.key_for(coords)
             for coords in np.ndindex(*old_grid_shape)
             if any(c >= n for c, n in zip(coords, new_grid_shape, strict=True))
         ]
-        return metadata, stale
+        resets: list[tuple[slice, ...]] = []
+        edges = grid.axis_edges(self.shape)
+        for axis, (old, new) in enumerate(zip(self.shape, new_shape, strict=True)):
+            if new >= old:
+                continue
+            boundary = int(edges[axis][int(np.searchsorted(edges[axis], new, side="left"))])
+            if boundary > new:
+                region = [slice(0, o) for o in self.shape]
+                region[axis] = slice(new, min(boundary, old))
+                resets.append(tuple(region))
+        return metadata, stale, resets
 
     async def resize(self, new_shape: tuple[int, ...] | int) -> AsyncArray:
         """Change the shape; chunks entirely outside the new shape are deleted. Returns ``self``."""
         shape = (new_shape,) if isinstance(new_shape, int) else tuple(new_shape)
-        metadata, stale = self._resized(shape)
+        metadata, stale, resets = self._resized(shape)
+        for region in resets:
+            await self.set_selection(region, self._layout.fill_value, "basic")
         for key in stale:
             await self.store.delete(key)
         await self._save_metadata(metadata)
@@ -303,7 +320,9 @@ class AsyncArray:
     def resize_sync(self, new_shape: tuple[int, ...] | int) -> AsyncArray:
         """:meth:`resize` through the synchronous path."""
         shape = (new_shape,) if isinstance(new_shape, int) else tuple(new_shape)
-        metadata, stale = self._resized(shape)
+        metadata, stale, resets = self._resized(shape)
+        for region in resets:
+            self.set_selection_sync(region, self._layout.fill_value, "basic")
         for key in stale:
             self.store.delete_sync(key)
         self._save_metadata_sync(metadata)
