@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import zarr
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from zarr.core.chunk_key_encodings import parse_chunk_key_encoding as zarr_parse_chunk_key_encoding
 
@@ -58,6 +58,7 @@ def test_keys_match_zarr_python(encoding: ChunkKeyEncoding, coords: tuple[int, .
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS, ids=repr)
+@settings(derandomize=True, deadline=None)
 @given(coords=st.lists(st.integers(min_value=0, max_value=2**62), min_size=1, max_size=6).map(tuple))
 def test_round_trip(encoding: ChunkKeyEncoding, coords: tuple[int, ...]) -> None:
     key = encoding.encode_chunk_key(coords)
@@ -66,6 +67,7 @@ def test_round_trip(encoding: ChunkKeyEncoding, coords: tuple[int, ...]) -> None
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS, ids=repr)
+@settings(derandomize=True, deadline=None)
 @given(text=st.text(alphabet="c0123456789./-+x ", max_size=12))
 def test_decode_is_exact(encoding: ChunkKeyEncoding, text: str) -> None:
     """A string decodes only if it is exactly the key of the coordinates it decodes to."""

@@ -527,3 +527,20 @@ def test_entry_point_data_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert parsed.to_json() == "plugin.int8"
     assert parsed.numpy_dtype == np.dtype("i1")
     assert "plugin.int8" in dtypes.registered_data_types()
+
+
+@pytest.mark.parametrize(
+    ("theirs", "expected"),
+    [
+        (zarr.dtype.Int32(endianness="big"), Int32(endianness="big")),
+        (zarr.dtype.Float64(), Float64()),
+        (zarr.dtype.VariableLengthUTF8(), VariableLengthUTF8()),  # type: ignore[no-untyped-call]
+        (zarr.dtype.VariableLengthBytes(), VariableLengthBytes()),
+        (zarr.dtype.FixedLengthUTF32(length=3), FixedLengthUTF32(length=3)),
+        (zarr.dtype.DateTime64(unit="s", scale_factor=10), DateTime64(unit="s", scale_factor=10)),
+        (zarr.dtype.Structured(fields=(("a", zarr.dtype.Int8()),)), Structured(fields=(("a", Int8(), ()),))),
+    ],
+    ids=repr,
+)
+def test_parse_dtype_accepts_zarr_python_data_types(theirs: Any, expected: DataType) -> None:
+    assert parse_dtype(theirs, 3) == expected

@@ -326,3 +326,51 @@ def test_v2_zmetadata_is_compact_json() -> None:
     parsed = json.loads(docs[".zmetadata"])
     assert parsed["zarr_consolidated_format"] == 1
     assert b"\n" not in docs[".zmetadata"]
+
+
+# ------------------------------------------------------------------------------------------------ tensorstore
+
+TS_CASES = [("float32", "<f4", 1.5), ("int16", "<i2", -3), ("complex64", "<c8", [1.0, 2.0]), ("bool", "|b1", True)]
+
+
+@pytest.mark.parametrize(("v3_name", "v2_name", "fill"), TS_CASES)
+def test_tensorstore_documents_parse(tmp_path: Any, v3_name: str, v2_name: str, fill: Any) -> None:
+    """Metadata written by tensorstore (compact JSON, sorted keys, optional keys left out) parses."""
+    ts = pytest.importorskip("tensorstore")
+    for driver, dtype_key, dtype in [("zarr3", "data_type", v3_name), ("zarr", "dtype", v2_name)]:
+        path = tmp_path / driver
+        metadata: dict[str, Any] = {"shape": [5, 4], dtype_key: dtype, "fill_value": fill}
+        if driver == "zarr3":
+            metadata["chunk_grid"] = {"name": "regular", "configuration": {"chunk_shape": [2, 2]}}
+            metadata["dimension_names"] = ["y", "x"]
+        else:
+            metadata["chunks"] = [2, 2]
+        ts.open(
+            {"driver": driver, "kvstore": {"driver": "file", "path": str(path)}, "metadata": metadata, "create": True}
+        ).result()
+        docs = {p.name: p.read_bytes() for p in path.iterdir() if p.name in ("zarr.json", ".zarray", ".zattrs")}
+        meta = parse_array_metadata(docs)
+        assert meta.shape == (5, 4)
+        assert meta.chunks == (2, 2)
+        assert meta.dtype == np.dtype(v2_name)
+        expected = complex(*fill) if isinstance(fill, list) else fill
+        assert meta.fill_value == expected
+        assert meta.zarr_format == (3 if driver == "zarr3" else 2)
+        if driver == "zarr3":
+            assert meta.dimension_names == ("y", "x")
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_tensorstore_opens_our_documents(tmp_path: Any, zarr_format: int) -> None:
+    ts = pytest.importorskip("tensorstore")
+    build = ours_v3 if zarr_format == 3 else ours_v2
+    meta = build((6, 4), (3, 2), "<f8", -2.5)
+    for name, content in meta.to_json_bytes().items():
+        (tmp_path / name).write_bytes(content)
+    arr = ts.open(
+        {"driver": "zarr3" if zarr_format == 3 else "zarr", "kvstore": {"driver": "file", "path": str(tmp_path)}}
+    ).result()
+    assert arr.shape == (6, 4)
+    assert arr.dtype.numpy_dtype == np.dtype("<f8")
+    assert float(arr.fill_value) == -2.5
+    np.testing.assert_array_equal(arr.read().result(), np.full((6, 4), -2.5))

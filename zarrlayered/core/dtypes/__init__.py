@@ -107,7 +107,7 @@ __all__ = [
 
 _structured._bind(data_type_from_numpy, parse_v3_data_type)
 
-_STRING_ALIASES = ("str", "string", "<class 'str'>")
+_STRING_ALIASES = ("str", "string")
 _BYTES_ALIASES = ("bytes", "variable_length_bytes")
 _RAW_BITS = re.compile(r"^r\d+$")
 
@@ -142,6 +142,8 @@ def parse_dtype(user_value: Any, zarr_format: Literal[2, 3] = 3) -> DataType:
         raise MetadataValidationError(f"zarr_format must be 2 or 3, got {zarr_format!r}")
     if isinstance(user_value, DataType):
         return user_value
+    if _is_zarr_python_dtype(user_value):
+        return _from_zarr_python_dtype(user_value)
     if user_value is str or (isinstance(user_value, str) and user_value in _STRING_ALIASES):
         return VariableLengthUTF8()
     if user_value is bytes or (isinstance(user_value, str) and user_value in _BYTES_ALIASES):
@@ -163,3 +165,24 @@ def parse_dtype(user_value: Any, zarr_format: Literal[2, 3] = 3) -> DataType:
     except (TypeError, ValueError, SyntaxError) as exc:
         raise MetadataValidationError(f"dtype {user_value!r} is not a data type: {exc}") from None
     return data_type_from_numpy(dtype)
+
+
+def _is_zarr_python_dtype(value: Any) -> bool:
+    """A zarr-python 3 ``ZDType`` instance (``zarr.dtype.Int32()``), recognised without importing zarr."""
+    return (
+        not isinstance(value, type)
+        and callable(getattr(value, "to_native_dtype", None))
+        and callable(getattr(value, "to_json", None))
+        and type(value).__module__.startswith("zarr.")
+    )
+
+
+def _from_zarr_python_dtype(value: Any) -> DataType:
+    native = np.dtype(value.to_native_dtype())
+    if native.kind in "OT":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return parse_v3_data_type(value.to_json(zarr_format=3))
+    return data_type_from_numpy(native)

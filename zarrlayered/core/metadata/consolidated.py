@@ -26,7 +26,6 @@ from zarrlayered.errors import MetadataValidationError
 
 __all__ = ["ConsolidatedMetadata", "GroupMetadata", "NodeMetadata"]
 
-NodeMetadata: TypeAlias = "ArrayV2Metadata | ArrayV3Metadata | GroupMetadata"
 
 _GROUP_V3_KEYS: Final = frozenset({"zarr_format", "node_type", "attributes", "consolidated_metadata"})
 
@@ -326,3 +325,7 @@ class GroupMetadata:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+#: The metadata of any node: an array of either format, or a group.
+NodeMetadata: TypeAlias = ArrayV2Metadata | ArrayV3Metadata | GroupMetadata
