@@ -8,6 +8,7 @@ compares with numpy's answer for the same selection on the plain array.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,13 @@ from zarrlayered.core.indexing import (
 )
 
 PAD = -1
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=int(os.environ.get("ZL_HYPOTHESIS_EXAMPLES", "120")),
+    deadline=None,
+    derandomize="ZL_HYPOTHESIS_EXAMPLES" not in os.environ,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 # ----------------------------------------------------------------------------------------------- harness
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -110,9 +110,8 @@ def _axis_infos(grid: ChunkGrid, shape: tuple[int, ...]) -> tuple[AxisInfo, ...]
 _cached_axis_infos = functools.lru_cache(maxsize=256)(_axis_infos)
 
 
-@dataclass(frozen=True, slots=True)
-class AxisPlan:
-    """The chunks one axis' selection touches, in output order.
+class AxisPlan(NamedTuple):
+    """The chunks one axis' selection touches, in output order (immutable; a tuple, cheap to build).
 
     ``out_sels`` is None for an axis dropped by an integer index; ``out_len`` is then None too.
     """
@@ -155,6 +154,38 @@ def consecutive_runs(values: IntArray, starts: IntArray, ends: IntArray) -> npt.
     return np.asarray(bad[ends - 1] == bad[starts])
 
 
+_SMALL_SPAN = 8
+
+
+def _plan_slice_small(info: AxisInfo, start: int, step: int, n: int, c_first: int, c_last: int) -> AxisPlan:
+    """:func:`plan_slice` for a few chunks, in plain integer arithmetic (numpy costs more on tiny arrays)."""
+    chunks: list[int] = []
+    chunk_sels: list[ChunkSel] = []
+    out_sels: list[OutSel] = []
+    complete: list[bool] = []
+    direction = 1 if step > 0 else -1
+    for c in range(c_first, c_last + direction, direction):
+        lo, hi = info.bounds_int(c)
+        if step > 0:
+            k0, k1 = -((start - lo) // step), -((start - hi) // step)
+        else:
+            k0, k1 = (start - hi) // -step + 1, (start - lo) // -step + 1
+        k0, k1 = min(max(k0, 0), n), min(max(k1, 0), n)
+        if k1 <= k0:
+            continue
+        first = start + k0 * step - lo
+        last = start + (k1 - 1) * step - lo
+        chunks.append(c)
+        if step > 0:
+            chunk_sels.append(slice(first, last + 1, step))
+        else:
+            chunk_sels.append(slice(first, last - 1 if last >= 1 else None, step))
+        out_sels.append(slice(k0, k1))
+        count, extent = k1 - k0, hi - lo
+        complete.append(count == extent and (step == 1 or extent == 1))
+    return AxisPlan(chunks, chunk_sels, out_sels, complete, n)
+
+
 def plan_slice(info: AxisInfo, selection: slice) -> AxisPlan:
     """A slice with any step (negative too), numpy semantics."""
     start, stop, step = selection.indices(info.length)
@@ -164,6 +195,8 @@ def plan_slice(info: AxisInfo, selection: slice) -> AxisPlan:
     last = start + (n - 1) * step
     c_first, c_last = info.chunk_of_int(start), info.chunk_of_int(last)
     span = abs(c_last - c_first) + 1
+    if span <= _SMALL_SPAN:
+        return _plan_slice_small(info, start, step, n, c_first, c_last)
     if span <= n:
         # One row per chunk between the first and the last selected index.
         cids = np.arange(c_first, c_last + (1 if step > 0 else -1), 1 if step > 0 else -1, dtype=np.int64)

@@ -174,6 +174,14 @@ def _iter_product(plans: Sequence[AxisPlan]) -> Iterator[ChunkProjection]:
     if not plans:
         yield ChunkProjection((), (), (), True)
         return
+    if all(len(p.chunks) == 1 for p in plans):  # a single chunk: skip the products
+        yield ChunkProjection(
+            tuple(p.chunks[0] for p in plans),
+            tuple(p.chunk_sels[0] for p in plans),
+            tuple(p.out_sels[0] for p in plans if p.out_sels is not None),
+            all(p.complete[0] for p in plans),
+        )
+        return
     if any(not p.chunks for p in plans):
         return
     complete: Iterable[bool]
