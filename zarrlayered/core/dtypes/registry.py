@@ -128,11 +128,6 @@ def parse_v3_data_type(value: DataType | str | Mapping[str, Any]) -> DataType:
         raise MetadataValidationError(f"data type {value!r} is not a valid {name!r} data type") from None
 
 
-def data_type_from_json_any(value: JSON) -> DataType:
-    """:func:`parse_v3_data_type` for the fields of a structured type."""
-    return parse_v3_data_type(value)
-
-
 def data_type_from_numpy(dtype: np.dtype[Any]) -> DataType:
     """The data type of a numpy dtype, registered third-party types first; MetadataValidationError if none."""
     _load_entry_points()
@@ -142,7 +137,9 @@ def data_type_from_numpy(dtype: np.dtype[Any]) -> DataType:
             "dtype=bytes (variable-length byte strings)"
         )
     builtin = set(_BUILTIN)
-    candidates = [cls for cls in _registry.values() if cls not in builtin] + list(_BUILTIN)
+    with _lock:
+        registered = list(_registry.values())
+    candidates = [cls for cls in registered if cls not in builtin] + list(_BUILTIN)
     for cls in candidates:
         try:
             return cls.from_numpy(dtype)
