@@ -10,7 +10,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from zarrlayered.core.dtypes.base import JSON, DataType, DataTypeMismatch
+from zarrlayered.core.dtypes.base import DataType, DataTypeMismatch
 from zarrlayered.core.dtypes.numeric import NUMERIC_TYPES
 from zarrlayered.core.dtypes.strings import (
     FixedLengthUTF32,
