@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -276,6 +278,15 @@ def test_rectilinear_roundtrip_and_edges(case: tuple[dict[str, Any], tuple[int, 
             assert grid.chunk_shape_at(tuple(coords), shape)[axis] == expanded[n - 1]
     assert grid.nchunks(shape) == math.prod(grid.grid_shape(shape))
     assert len(list(grid.all_chunk_coords(shape))) == grid.nchunks(shape)
+
+
+def test_grids_pickle_and_copy() -> None:
+    for grid in (RegularChunkGrid((3, 4)), RectilinearChunkGrid(((1, 2, 3), (4,)))):
+        grid.axis_edges((6, 9))  # fill the caches
+        for again in (pickle.loads(pickle.dumps(grid)), copy.deepcopy(grid), copy.copy(grid)):
+            assert again == grid
+            assert hash(again) == hash(grid)
+            assert [e.tolist() for e in again.axis_edges((6, 9))] == [e.tolist() for e in grid.axis_edges((6, 9))]
 
 
 # ----------------------------------------------------------------------------------------------- registry

@@ -349,11 +349,13 @@ class RectilinearChunkGrid(ChunkGrid):
     _cache: dict[tuple[int, ...], tuple[IntArray, ...]] = field(
         init=False, repr=False, compare=False, hash=False, default_factory=dict
     )
-    _lock: threading.Lock = field(init=False, repr=False, compare=False, hash=False, default_factory=threading.Lock)
     _hash: int = field(init=False, repr=False, compare=False, hash=False, default=0)
 
     def __hash__(self) -> int:  # the edges can be long: hash them once
         return self._hash
+
+    def __reduce__(self) -> tuple[type[Self], tuple[tuple[tuple[int, ...], ...]]]:
+        return (type(self), (self.chunk_shapes,))  # pickle the edges, not the caches
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, RectilinearChunkGrid):
@@ -441,10 +443,9 @@ class RectilinearChunkGrid(ChunkGrid):
         if found is not None:
             return found
         result = tuple(self.edges_along(i, s) for i, s in enumerate(shape))
-        with self._lock:
-            if len(self._cache) >= _EDGE_CACHE_SIZE:
-                self._cache.clear()
-            self._cache[shape] = result
+        if len(self._cache) >= _EDGE_CACHE_SIZE:  # racing threads at worst recompute an entry
+            self._cache.clear()
+        self._cache[shape] = result
         return result
 
     def chunk_shape_at(self, coords: Sequence[int], array_shape: Sequence[int]) -> tuple[int, ...]:
