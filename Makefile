@@ -34,7 +34,7 @@ demo: $(DEMO_STAMP)
 	$(PY) -m zarrlayered demo
 
 lint: $(STAMP)
-	$(PY) -m ruff check zarrlayered tests benchmarks
+	$(PY) -m ruff check zarrlayered tests $(wildcard benchmarks)
 
 typecheck: $(STAMP)
 	$(PY) -m mypy --strict zarrlayered
