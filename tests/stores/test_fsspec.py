@@ -133,6 +133,30 @@ def test_range_past_the_end_is_empty_on_s3(s3_bucket: tuple[str, dict[str, Any]]
         assert sync(store.get("missing", OffsetByteRequest(10))) is None
 
 
+async def test_simplecache_chained_over_s3(s3_bucket: tuple[str, dict[str, Any]]) -> None:
+    url, options = s3_bucket
+    async with FsspecStore.from_url(f"{url}/cached", storage_options=options) as plain:
+        await plain.set("a/c/0", b"0123456789")
+        await plain.set("zarr.json", b"{}")
+    chained = FsspecStore.from_url(f"simplecache::{url}/cached", storage_options={"s3": options})
+    async with chained:
+        assert chained.read_only is False
+        assert await chained.get("a/c/0") == b"0123456789"
+        assert await chained.get_partial_values(
+            [("a/c/0", RangeByteRequest(2, 5)), ("a/c/0", SuffixByteRequest(2)), ("nope", None)]
+        ) == [b"234", b"89", None]
+        assert sorted([key async for key in chained.list()]) == ["a/c/0", "zarr.json"]
+        assert sorted([key async for key in chained.list_dir("")]) == ["a", "zarr.json"]
+        assert await chained.getsize("a/c/0") == 10
+        await chained.set("written/through", b"cache")
+        loop_fs = chained.fs_for_running_loop()
+        sessions = _aiohttp_sessions(loop_fs)
+        assert sessions
+    assert all(session.closed for session in sessions)
+    with FsspecStore.from_url(f"{url}/cached", storage_options=options) as plain:
+        assert sync(plain.get("written/through")) == b"cache"
+
+
 # -- zip archives ------------------------------------------------------------------------------------------
 def test_zip_url_is_readable_and_refuses_writes(tmp_path: Path) -> None:
     archive = tmp_path / "data.zip"

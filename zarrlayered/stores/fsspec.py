@@ -123,35 +123,58 @@ def _whole_read_options(fs: AbstractFileSystem) -> dict[str, Any]:
     return options
 
 
-def _session_closer(fs: AbstractFileSystem) -> Callable[[], Coroutine[Any, Any, Any]] | None:
-    """A coroutine function that closes the network session ``fs`` opened, when it has one.
+def _layers(fs: AbstractFileSystem) -> builtins.list[AbstractFileSystem]:
+    """``fs`` and the filesystems it wraps (caching and dir wrappers keep theirs in ``.fs``)."""
+    layers = [fs]
+    inner = getattr(fs, "fs", None)
+    while isinstance(inner, AbstractFileSystem) and all(inner is not layer for layer in layers):
+        layers.append(inner)
+        inner = getattr(inner, "fs", None)
+    return layers
 
-    s3fs keeps its client context in ``_s3creator``, the HTTP filesystem its aiohttp session in ``_session``.
-    """
-    creator = getattr(fs, "_s3creator", None)
+
+def _layer_closer(fs: AbstractFileSystem) -> Callable[[], Coroutine[Any, Any, Any]] | None:
+    creator = getattr(fs, "_s3creator", None)  # s3fs: the botocore client context
     if creator is not None:
         if hasattr(creator, "__aexit__"):
             return lambda: creator.__aexit__(None, None, None)
         clear = getattr(creator, "clear", None)  # s3fs's region cache
         if callable(clear):
             return clear  # type: ignore[no-any-return]
-    session = getattr(fs, "_session", None)
+    session = getattr(fs, "_session", None)  # the HTTP filesystem: an aiohttp session
     if session is not None and callable(getattr(session, "close", None)) and not getattr(session, "closed", False):
         return session.close  # type: ignore[no-any-return]
     return None
 
 
+def _session_closer(fs: AbstractFileSystem) -> Callable[[], Coroutine[Any, Any, Any]] | None:
+    """A coroutine function that closes the network sessions ``fs`` (or a filesystem it wraps) opened."""
+    closers = [closer for layer in _layers(fs) if (closer := _layer_closer(layer)) is not None]
+    if not closers:
+        return None
+
+    async def close_all() -> None:
+        for closer in closers:
+            try:
+                await closer()
+            except Exception:  # pragma: no cover - closing is best effort
+                logger.debug("could not close a session of %r", fs, exc_info=True)
+
+    return close_all
+
+
 def _aiohttp_sessions(fs: AbstractFileSystem) -> builtins.list[Any]:
     """The aiohttp sessions an HTTP filesystem (``_session``) or s3fs (its botocore client) holds."""
     sessions: builtins.list[Any] = []
-    http = getattr(fs, "_session", None)
-    if http is not None:
-        sessions.append(http)
-    endpoint = getattr(getattr(fs, "_s3", None), "_endpoint", None)
-    pool = getattr(getattr(endpoint, "http_session", None), "_sessions", None)
-    if isinstance(pool, dict):
-        sessions.extend(pool.values())
-    return sessions
+    for layer in _layers(fs):
+        http = getattr(layer, "_session", None)
+        if http is not None:
+            sessions.append(http)
+        endpoint = getattr(getattr(layer, "_s3", None), "_endpoint", None)
+        pool = getattr(getattr(endpoint, "http_session", None), "_sessions", None)
+        if isinstance(pool, dict):
+            sessions.extend(pool.values())
+    return list({id(session): session for session in sessions}.values())
 
 
 def _release(loop: asyncio.AbstractEventLoop, fs: AbstractFileSystem) -> None:
@@ -410,10 +433,11 @@ class FsspecStore(Store):
         try:
             try:
                 data = await self._fs_call("cat_file", path, start=start, end=end, **extra)
-            except (ValueError, NotImplementedError):
-                if start is None or start >= 0:
+            except (ValueError, NotImplementedError, OSError) as exc:
+                if start is None or start >= 0 or isinstance(exc, _MISSING):
                     raise
-                # A filesystem without suffix reads: find the size, then read the tail.
+                # A filesystem without suffix reads (seeking to a negative offset fails with EINVAL, or it
+                # refuses a negative start): find the size, then read the tail.
                 info = await self._info(key)
                 if info is None:
                     return None
