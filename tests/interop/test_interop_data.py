@@ -1,0 +1,89 @@
+"""Data written by zarrlayered read by zarr-python 3 and tensorstore, and the other way round.
+
+Every case of :func:`interop_cases.data_cases` runs four ways: zarrlayered -> zarr-python 3, zarr-python 3 ->
+zarrlayered, zarrlayered -> tensorstore, tensorstore -> zarrlayered. The values read must equal the values
+written (NaN equal to NaN), with the fill value where chunks were never written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from interop_cases import READERS, WRITERS, Case, assert_same_values, data_cases, params, skip_reason
+
+import zarrlayered
+
+DIRECTIONS = [
+    pytest.param("zarrlayered", "zarr3", id="zl-to-zarr3"),
+    pytest.param("zarr3", "zarrlayered", id="zarr3-to-zl"),
+    pytest.param("zarrlayered", "tensorstore", id="zl-to-ts"),
+    pytest.param("tensorstore", "zarrlayered", id="ts-to-zl"),
+]
+
+
+@pytest.mark.parametrize(("writer", "reader"), DIRECTIONS)
+@pytest.mark.parametrize("case", params(data_cases()))
+def test_round_trip(case: Case, writer: str, reader: str, tmp_path: Path) -> None:
+    reason = skip_reason(case, writer, reader)
+    if reason is not None:
+        pytest.skip(reason)
+    path = tmp_path / "a.zarr"
+    WRITERS[writer](path, case)
+    assert_same_values(READERS[reader](path, case), case.expected(), case)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_write_empty_chunks_false_stores_no_fill_chunks(zarr_format: int, tmp_path: Path) -> None:
+    """All-fill chunks are not stored (and a stored chunk overwritten with fill is deleted), like zarr-python 3."""
+    import zarr
+
+    stored: dict[str, list[str]] = {}
+    for name, lib in (("zarrlayered", zarrlayered), ("zarr3", zarr)):
+        path = tmp_path / f"{name}.zarr"
+        array = lib.create_array(str(path), shape=(4, 4), chunks=(2, 2), dtype="float64", fill_value=np.nan,
+                                 zarr_format=zarr_format, config={"write_empty_chunks": False})
+        array[...] = np.nan
+        array[0, 0] = 1.0
+        array[2:, 2:] = 5.0
+        array[2:, 2:] = np.nan  # back to all-fill: the chunk goes away
+        stored[name] = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    assert stored["zarrlayered"] == stored["zarr3"]
+    chunks = [key for key in stored["zarrlayered"] if not key.split("/")[-1].startswith((".z", "zarr.json"))]
+    assert chunks == (["0.0"] if zarr_format == 2 else ["c/0/0"])
+    expected = np.full((4, 4), np.nan)
+    expected[0, 0] = 1.0
+    np.testing.assert_array_equal(zarr.open_array(str(tmp_path / "zarrlayered.zarr"), mode="r")[...], expected)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_write_empty_chunks_true_stores_fill_chunks(zarr_format: int, tmp_path: Path) -> None:
+    path = tmp_path / "a.zarr"
+    array = zarrlayered.create_array(str(path), shape=(4,), chunks=(2,), dtype="int8", zarr_format=zarr_format,
+                                     config={"write_empty_chunks": True})
+    array[...] = 0
+    import zarr
+
+    reread = zarr.open_array(str(path), mode="r")
+    assert reread.nchunks_initialized == 2
+    np.testing.assert_array_equal(reread[...], np.zeros(4, dtype="int8"))
+
+
+def test_tensorstore_fixed_bytes(tmp_path: Path) -> None:
+    """A '|S5' array tensorstore creates (fill value null, its own document) reads back in zarrlayered."""
+    import tensorstore as ts
+
+    path = tmp_path / "a.zarr"
+    metadata = {"dtype": "|S5", "shape": [5, 7], "chunks": [2, 3], "fill_value": None, "compressor": None,
+                "order": "C", "filters": None, "zarr_format": 2}
+    store = ts.open({"driver": "zarr", "kvstore": {"driver": "file", "path": str(path)}, "metadata": metadata},
+                    create=True).result()
+    data = np.array([[b"", b"ab", b"abcde", b"\x00x", b"\xff"][i % 5] for i in range(35)], dtype="S5")
+    data = data.reshape(5, 7)
+    store[:4].write(data[:4].view("S1").reshape(4, 7, 5)).result()
+    expected = data.copy()
+    expected[4:] = b""  # null fill value: zero bytes
+    got = zarrlayered.open_array(str(path), mode="r")[...]
+    assert got.dtype == np.dtype("S5")
+    np.testing.assert_array_equal(got, expected)
