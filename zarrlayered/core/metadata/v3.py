@@ -28,6 +28,7 @@ from zarrlayered.core.metadata.common import (
     parse_shape,
 )
 from zarrlayered.errors import MetadataValidationError
+from zarrlayered.registry import StorageTransformer, parse_storage_transformers
 
 __all__ = ["ARRAY_V3_KEYS", "ArrayV3Metadata", "parse_extra_fields"]
 
@@ -98,14 +99,12 @@ def _parse_storage_transformers(value: object) -> tuple[dict[str, Any], ...]:
         return ()
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Iterable):
         raise MetadataValidationError(f"{DOC} field 'storage_transformers' must be a list, got {value!r}")
-    out = tuple(value)
+    out = tuple(item.to_dict() if isinstance(item, StorageTransformer) else item for item in value)
     for item in out:
         if not isinstance(item, Mapping):
             raise MetadataValidationError(f"{DOC} field 'storage_transformers' must hold objects, got {item!r}")
-        if item.get("must_understand") is not False:
-            raise MetadataValidationError(
-                f"{DOC} field 'storage_transformers' holds {item.get('name')!r}, which zarrlayered does not support"
-            )
+    # known names (registry and entry points) are checked; unknown ones must say "must_understand": false
+    parse_storage_transformers(out, where=f"{DOC} field 'storage_transformers'")
     return tuple(dict(item) for item in out)
 
 
@@ -137,7 +136,8 @@ class ArrayV3Metadata(ArrayMetadata):
     dimension_names
         One name (or None) per axis, or None.
     storage_transformers
-        Storage transformers; only ones marked ``"must_understand": false`` are accepted (and ignored).
+        Storage transformers (objects or JSON): known ones (see :mod:`zarrlayered.registry`) and unknown ones
+        marked ``"must_understand": false``; kept as JSON.
     extra_fields
         Extension fields, each an object with ``"must_understand": false``; written back unchanged.
     """
