@@ -6,16 +6,16 @@ zarrlayered looks each extension up by name in a registry filled from three sour
 2. the built-ins;
 3. the entry points of installed distributions, loaded lazily the first time a name is missed.
 
-============================  ===================================  ======================================
-extension                     runtime registration                 entry-point group
-============================  ===================================  ======================================
-codecs (V3 ``codecs``)        :func:`register_codec`               ``zarrlayered.codecs``
-data types                    :func:`register_data_type`           ``zarrlayered.data_types``
-chunk grids                   :func:`register_chunk_grid`          ``zarrlayered.chunk_grids``
-chunk key encodings           :func:`register_chunk_key_encoding`  ``zarrlayered.chunk_key_encodings``
-storage transformers          :func:`register_storage_transformer` ``zarrlayered.storage_transformers``
-store URL schemes             :func:`register_store`               ``zarrlayered.stores``
-============================  ===================================  ======================================
+======================  ====================================  ====================================
+extension               runtime registration                  entry-point group
+======================  ====================================  ====================================
+codecs (V3 ``codecs``)  :func:`register_codec`                ``zarrlayered.codecs``
+data types              :func:`register_data_type`            ``zarrlayered.data_types``
+chunk grids             :func:`register_chunk_grid`           ``zarrlayered.chunk_grids``
+chunk key encodings     :func:`register_chunk_key_encoding`   ``zarrlayered.chunk_key_encodings``
+storage transformers    :func:`register_storage_transformer`  ``zarrlayered.storage_transformers``
+store URL schemes       :func:`register_store`                ``zarrlayered.stores``
+======================  ====================================  ====================================
 
 An entry point's name is the extension's name (the URL scheme, for stores) and its value the class
 (a factory ``(url, mode, storage_options) -> Store``, for stores), e.g. in a plug-in's ``pyproject.toml``::
