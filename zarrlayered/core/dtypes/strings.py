@@ -278,7 +278,8 @@ class RawBits(RawBytes):
 class VariableLengthUTF8(DataType):
     """Variable-length UTF-8 strings: V3 ``string``, V2 ``|O`` with the ``vlen-utf8`` object codec.
 
-    In memory the elements live in a numpy object array of ``str``.
+    In memory the elements live in a numpy 2 ``StringDType`` array, as zarr-python 3 returns them (an
+    object array of ``str`` on numpy 1).
     """
 
     name: ClassVar[str] = "string"
@@ -286,7 +287,8 @@ class VariableLengthUTF8(DataType):
 
     @property
     def numpy_dtype(self) -> np.dtype[Any]:
-        return np.dtype("O")
+        string_dtype = getattr(np.dtypes, "StringDType", None)
+        return np.dtype("O") if string_dtype is None else np.dtype(string_dtype())
 
     @classmethod
     def from_numpy(cls, dtype: np.dtype[Any]) -> Self:
