@@ -98,8 +98,9 @@ def _v3_codecs(
         elif variable == "bytes":
             ab = VLenBytesCodec()
         else:
-            endian = data_type.numpy_dtype.byteorder
-            ab = BytesCodec(endian="big" if endian == ">" else "little")
+            # zarr-python 3 stores every multi-byte type little-endian unless a serializer says otherwise,
+            # whatever the byte order of the requested numpy dtype
+            ab = BytesCodec(endian="little")
     else:
         ab = parse_codec_v3(serializer)
     if compressors == "auto":
