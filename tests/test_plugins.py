@@ -23,6 +23,7 @@ import zarrlayered.codecs.registry as codec_registry
 import zarrlayered.core.chunk_grids as chunk_grids
 import zarrlayered.core.chunk_key_encodings as chunk_key_encodings
 import zarrlayered.core.dtypes.registry as dtype_registry
+import zarrlayered.core.storage_transformers as transformer_registry
 import zarrlayered.registry as registry
 import zarrlayered.stores.registry as store_registry
 from zarrlayered.codecs.abc import parse_named_configuration
@@ -182,8 +183,8 @@ def registrations() -> Iterator[None]:
             chunk_grids._registry,
             chunk_key_encodings._registry,
             store_registry._factories,
-            registry._registered,
-            registry._loaded,
+            transformer_registry._registered,
+            transformer_registry._loaded,
         )
     ]
     try:
@@ -545,3 +546,17 @@ class TestTransformedStoreContract(StoreTests):
 
     def make_store(self, tmp_path: Path) -> Store:
         return ShiftKeysAndBytes(tag="s", shift=5).wrap(MemoryStore())
+
+
+def test_storage_transformers_declared_in_metadata_are_applied_by_the_engine() -> None:
+    declared = [{"name": "zl_test.shift", "configuration": {"tag": "t", "shift": 5}}]
+    document = v3_document(storage_transformers=declared, shape=[4], chunk_grid={
+        "name": "regular", "configuration": {"chunk_shape": [2]}})
+    raw = MemoryStore({"a/zarr.json": json.dumps(document).encode()})
+    with registrations():
+        register_storage_transformer("zl_test.shift", ShiftKeysAndBytes)
+        arr = zl.open_array(raw, path="a", mode="r+")
+        arr[:] = [1, 2, 3, 4]
+        assert sorted(raw.store_dict) == ["a/t/c/0", "a/t/c/1", "a/zarr.json"]
+        assert raw.store_dict["a/t/c/0"] == bytes([6, 7])
+        assert zl.open_array(raw, path="a", mode="r")[:].tolist() == [1, 2, 3, 4]

@@ -19,6 +19,7 @@ from zarrlayered.core.config import write_empty_chunks as _default_write_empty_c
 from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
 from zarrlayered.core.metadata import ArrayMetadata
 from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
+from zarrlayered.core.storage_transformers import apply_storage_transformers, parse_storage_transformers
 from zarrlayered.errors import ReadOnlyError
 from zarrlayered.stores.abc import Store
 
@@ -78,6 +79,15 @@ class AsyncArray:
             _default_write_empty_chunks() if write_empty_chunks is None else bool(write_empty_chunks)
         )
         self._layout = ChunkLayout.from_metadata(metadata, self.path)
+        self._data_store = self._chunk_store(metadata, store, self.path)
+
+    @staticmethod
+    def _chunk_store(metadata: ArrayMetadata, store: Store, path: str) -> Store:
+        """The store chunks go through: ``store`` seen through the array's storage transformers, if any."""
+        declared = getattr(metadata, "storage_transformers", ())
+        if not declared:
+            return store
+        return apply_storage_transformers(store, path, parse_storage_transformers(declared))
 
     # -- description -------------------------------------------------------------------------------
     @property
@@ -183,7 +193,7 @@ class AsyncArray:
     @property
     def sync_path(self) -> bool:
         """True when reads and writes may skip the event loop (the store answers synchronously)."""
-        return bool(self.store.supports_sync)
+        return bool(self._data_store.supports_sync)
 
     def __repr__(self) -> str:
         return f"<AsyncArray {self.store!r}{self.name} shape={self.shape} dtype={self.dtype}>"
@@ -213,7 +223,7 @@ class AsyncArray:
         """Read ``selection`` (of ``kind``) into a new array, or into ``out``."""
         indexer = self.indexer(selection, kind)
         result = self._new_out(indexer, out)
-        await read_async(self.store, self._layout, list(indexer), result)
+        await read_async(self._data_store, self._layout, list(indexer), result)
         return self._result(result)
 
     def get_selection_sync(
@@ -222,7 +232,7 @@ class AsyncArray:
         """:meth:`get_selection` through the store's synchronous path (needs :attr:`sync_path`)."""
         indexer = self.indexer(selection, kind)
         result = self._new_out(indexer, out)
-        read_sync(self.store, self._layout, list(indexer), result)
+        read_sync(self._data_store, self._layout, list(indexer), result)
         return self._result(result)
 
     async def getitem(self, selection: Any) -> Any:
@@ -241,12 +251,12 @@ class AsyncArray:
     async def set_selection(self, selection: Any, value: Any, kind: str = "getitem") -> None:
         """Write ``value`` (broadcast to the selection's shape) into ``selection`` (of ``kind``)."""
         projections, prepared = self._write_plan(selection, kind, value)
-        await write_async(self.store, self._layout, projections, prepared, self.write_empty_chunks)
+        await write_async(self._data_store, self._layout, projections, prepared, self.write_empty_chunks)
 
     def set_selection_sync(self, selection: Any, value: Any, kind: str = "getitem") -> None:
         """:meth:`set_selection` through the store's synchronous path (needs :attr:`sync_path`)."""
         projections, prepared = self._write_plan(selection, kind, value)
-        write_sync(self.store, self._layout, projections, prepared, self.write_empty_chunks)
+        write_sync(self._data_store, self._layout, projections, prepared, self.write_empty_chunks)
 
     async def setitem(self, selection: Any, value: Any) -> None:
         """``array[selection] = value`` with numpy semantics."""
@@ -312,7 +322,7 @@ class AsyncArray:
         for region in resets:
             await self.set_selection(region, self._layout.fill_value, "basic")
         for key in stale:
-            await self.store.delete(key)
+            await self._data_store.delete(key)
         await self._save_metadata(metadata)
         self._replace_metadata(metadata)
         return self
@@ -324,7 +334,7 @@ class AsyncArray:
         for region in resets:
             self.set_selection_sync(region, self._layout.fill_value, "basic")
         for key in stale:
-            self.store.delete_sync(key)
+            self._data_store.delete_sync(key)
         self._save_metadata_sync(metadata)
         self._replace_metadata(metadata)
         return self

@@ -27,8 +27,8 @@ from zarrlayered.core.metadata.common import (
     parse_attributes,
     parse_shape,
 )
+from zarrlayered.core.storage_transformers import StorageTransformer, parse_storage_transformers
 from zarrlayered.errors import MetadataValidationError
-from zarrlayered.registry import StorageTransformer, parse_storage_transformers
 
 __all__ = ["ARRAY_V3_KEYS", "ArrayV3Metadata", "parse_extra_fields"]
 
