@@ -28,6 +28,20 @@ def _materialize(value: Any) -> Any:
     return value
 
 
+def pop_fields(selection: Any) -> tuple[Any, Any]:
+    """Split structured-dtype field names (str, or a list of str) off a selection, as zarr-python does."""
+    if isinstance(selection, str):
+        return selection, Ellipsis
+    if isinstance(selection, list) and selection and all(isinstance(s, str) for s in selection):
+        return selection, Ellipsis
+    if isinstance(selection, tuple):
+        fields = [s for s in selection if isinstance(s, str)]
+        rest = tuple(s for s in selection if not isinstance(s, str))
+        if fields:
+            return (fields[0] if len(fields) == 1 else fields), (rest if rest else Ellipsis)
+    return None, selection
+
+
 def _materialize_selection(selection: Any) -> Any:
     if isinstance(selection, tuple):
         return tuple(_materialize(s) for s in selection)
@@ -257,16 +271,40 @@ class Array:
         return data if dtype is None else data.astype(dtype)
 
     # -- reading and writing -----------------------------------------------------------------------
-    def _get(self, selection: Any, kind: str, out: np.ndarray[Any, Any] | None = None) -> Any:
+    def _check_fields(self, fields: Any) -> None:
+        names = [fields] if isinstance(fields, str) else list(fields)
+        known = self.dtype.names or ()
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise IndexError(f"fields {missing} are not in the array's dtype {self.dtype} (fields: {list(known)})")
+
+    def _get(self, selection: Any, kind: str, out: np.ndarray[Any, Any] | None = None, fields: Any = None) -> Any:
+        if fields is None and kind in ("getitem", "basic"):
+            fields, selection = pop_fields(selection)
         selection = _materialize_selection(selection)
         engine = self._async_array
+        if fields is not None:
+            self._check_fields(fields)
+            whole = self._get(selection, kind)
+            result = np.asarray(whole)[fields]
+            if out is not None:
+                out[...] = result
+                return out
+            return result
         if engine.sync_path:
             return engine.get_selection_sync(selection, kind, out)
         return sync(engine.get_selection(selection, kind, out))
 
-    def _set(self, selection: Any, value: Any, kind: str) -> None:
+    def _set(self, selection: Any, value: Any, kind: str, fields: Any = None) -> None:
+        if fields is None and kind in ("getitem", "basic"):
+            fields, selection = pop_fields(selection)
         selection = _materialize_selection(selection)
         value = _materialize(value)
+        if fields is not None:  # read, replace the fields, write back
+            self._check_fields(fields)
+            current = np.array(self._get(selection, kind), copy=True)
+            current[fields] = value
+            value = current
         engine = self._async_array
         if engine.sync_path:
             engine.set_selection_sync(selection, value, kind)
@@ -296,43 +334,43 @@ class Array:
 
     def get_basic_selection(self, selection: Any = Ellipsis, *, out: Any = None, fields: Any = None) -> Any:
         """Read a selection of ints, slices (any step) and Ellipsis."""
-        return self._get(selection, "basic", out)
+        return self._get(selection, "basic", out, fields)
 
     def set_basic_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
         """Write a selection of ints, slices (any step) and Ellipsis."""
-        self._set(selection, value, "basic")
+        self._set(selection, value, "basic", fields)
 
     def get_orthogonal_selection(self, selection: Any, *, out: Any = None, fields: Any = None) -> Any:
         """Read an orthogonal selection (see :attr:`oindex`)."""
-        return self._get(selection, "orthogonal", out)
+        return self._get(selection, "orthogonal", out, fields)
 
     def set_orthogonal_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
         """Write an orthogonal selection (see :attr:`oindex`)."""
-        self._set(selection, value, "orthogonal")
+        self._set(selection, value, "orthogonal", fields)
 
     def get_coordinate_selection(self, selection: Any, *, out: Any = None, fields: Any = None) -> Any:
         """Read the points at the given coordinate arrays."""
-        return self._get(selection, "coordinate", out)
+        return self._get(selection, "coordinate", out, fields)
 
     def set_coordinate_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
         """Write the points at the given coordinate arrays."""
-        self._set(selection, value, "coordinate")
+        self._set(selection, value, "coordinate", fields)
 
     def get_mask_selection(self, mask: Any, *, out: Any = None, fields: Any = None) -> Any:
         """Read the elements where the boolean ``mask`` (of the array's shape) is True."""
-        return self._get(mask, "mask", out)
+        return self._get(mask, "mask", out, fields)
 
     def set_mask_selection(self, mask: Any, value: Any, *, fields: Any = None) -> None:
         """Write the elements where the boolean ``mask`` is True."""
-        self._set(mask, value, "mask")
+        self._set(mask, value, "mask", fields)
 
     def get_block_selection(self, selection: Any, *, out: Any = None, fields: Any = None) -> Any:
         """Read whole chunks by chunk index (see :attr:`blocks`)."""
-        return self._get(selection, "block", out)
+        return self._get(selection, "block", out, fields)
 
     def set_block_selection(self, selection: Any, value: Any, *, fields: Any = None) -> None:
         """Write whole chunks by chunk index."""
-        self._set(selection, value, "block")
+        self._set(selection, value, "block", fields)
 
     # -- changing shape --------------------------------------------------------------------------------
     def resize(self, *new_shape: Any) -> None:

@@ -209,3 +209,20 @@ def test_shrinking_on_two_axes_then_growing_gives_fill() -> None:
     expected = np.zeros((6, 6), dtype="i4")
     expected[:3, :3] = 7
     np.testing.assert_array_equal(arr[:], expected)
+
+
+def test_structured_fields_read_and_write() -> None:
+    dtype = np.dtype([("a", "<i4"), ("b", "<f8")])
+    data = np.zeros(6, dtype=dtype)
+    data["a"] = np.arange(6)
+    data["b"] = np.linspace(0, 1, 6)
+    arr = zarr.create_array(MemoryStore(), shape=(6,), chunks=(4,), dtype=dtype, zarr_format=2)
+    arr[:] = data
+    np.testing.assert_array_equal(arr["a"], data["a"])
+    np.testing.assert_array_equal(arr[1:4, "b"], data["b"][1:4])
+    np.testing.assert_array_equal(arr.get_basic_selection(slice(2, 5), fields=["a"]), data[["a"]][2:5])
+    arr.set_basic_selection(slice(0, 2), [7, 8], fields="a")
+    data["a"][:2] = [7, 8]
+    np.testing.assert_array_equal(arr[:], data)
+    with pytest.raises(IndexError, match="not in the array's dtype"):
+        arr["nope"]
