@@ -225,15 +225,11 @@ class Array:
     @property
     def info(self) -> ArrayInfo:
         """A description of the array (type, format, shape, chunks, codecs)."""
-        return ArrayInfo.from_array(self._async_array)
+        return self._async_array.info
 
     def info_complete(self) -> ArrayInfo:
         """:attr:`info` plus what needs a store listing: chunks initialized, bytes stored."""
-        return ArrayInfo.from_array(
-            self._async_array,
-            count_chunks=self.nchunks_initialized,
-            nbytes_stored=self.nbytes_stored(),
-        )
+        return sync(self._async_array.info_complete())
 
     def __repr__(self) -> str:
         return f"<Array {self.store!r}{self.name} shape={self.shape} dtype={self.dtype}>"

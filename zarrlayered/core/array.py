@@ -21,6 +21,7 @@ from zarrlayered.core.metadata import ArrayMetadata
 from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
 from zarrlayered.core.storage_transformers import apply_storage_transformers, parse_storage_transformers
 from zarrlayered.errors import ReadOnlyError
+from zarrlayered.info import ArrayInfo
 from zarrlayered.stores.abc import Store
 
 if TYPE_CHECKING:
@@ -386,6 +387,17 @@ class AsyncArray:
         base = f"{self.path}/" if self.path else ""
         found = [await self.store.exists(base + n) for n in names]
         return [n for n, ok in zip(names, found, strict=True) if ok]
+
+    @property
+    def info(self) -> ArrayInfo:
+        """A description of the array (type, format, shape, chunks, codecs)."""
+        return ArrayInfo.from_array(self)
+
+    async def info_complete(self) -> ArrayInfo:
+        """:attr:`info` plus what needs the store: chunks initialized and bytes stored."""
+        return ArrayInfo.from_array(
+            self, count_chunks=await self.nchunks_initialized(), nbytes_stored=await self.nbytes_stored()
+        )
 
     async def nbytes_stored(self) -> int:
         """Bytes stored for this array: its chunks and metadata."""
