@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from zarrlayered.core.array import AsyncArray
 
-__all__ = ["ArrayInfo", "GroupInfo", "human_bytes"]
+__all__ = ["ArrayInfo", "GroupInfo", "byte_info", "human_bytes"]
 
 
 def human_bytes(size: int) -> str:
@@ -19,6 +19,11 @@ def human_bytes(size: int) -> str:
             return f"{int(value)}" if unit == "" else f"{value:.1f}{unit}"
         value /= 1024
     return f"{size}"  # pragma: no cover
+
+
+def byte_info(size: int) -> str:
+    """``760`` -> ``"760"``, ``20000`` -> ``"20000 (19.5K)"``, as zarr-python 3 shows byte counts."""
+    return str(size) if size < 1024 else f"{size} ({human_bytes(size)})"
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,14 @@ class ArrayInfo:
         ]
         if self.zarr_format == 3:
             rows.append(("Serializer", self.serializer))
-        rows += [("Compressors", self.compressors), ("No. bytes", f"{self.nbytes} ({human_bytes(self.nbytes)})")]
+        rows += [("Compressors", self.compressors), ("No. bytes", byte_info(self.nbytes))]
         if self.nbytes_stored is not None:
-            ratio = self.nbytes / self.nbytes_stored if self.nbytes_stored else float("inf")
-            rows += [
-                ("No. bytes stored", f"{self.nbytes_stored} ({human_bytes(self.nbytes_stored)})"),
-                ("Storage ratio", f"{ratio:.1f}"),
-            ]
+            rows.append(("No. bytes stored", byte_info(self.nbytes_stored)))
+            if self.nbytes_stored > 0:
+                rows.append(("Storage ratio", f"{self.nbytes / self.nbytes_stored:.1f}"))
         if self.count_chunks_initialized is not None:
-            rows.append(("Chunks Initialized", f"{self.count_chunks_initialized}/{self.nchunks}"))
+            label = "Shards Initialized" if self.shard_shape is not None else "Chunks Initialized"
+            rows.append((label, self.count_chunks_initialized))
         return "\n".join(f"{name:<19}: {value}" for name, value in rows)
 
     __str__ = __repr__
@@ -102,7 +106,11 @@ class ArrayInfo:
 
 @dataclass(frozen=True)
 class GroupInfo:
-    """What ``Group.info`` shows."""
+    """What ``Group.info`` shows, laid out as zarr-python 3 does (the name is the path, "" for the root).
+
+    The member counts are filled in by ``info_complete()`` (and by ``info`` of a group opened with
+    consolidated metadata); they count every node below the group, at any depth.
+    """
 
     name: str
     zarr_format: int
@@ -126,6 +134,6 @@ class GroupInfo:
                 ("No. arrays", self.count_arrays),
                 ("No. groups", self.count_groups),
             ]
-        return "\n".join(f"{name:<19}: {value}" for name, value in rows)
+        return "\n".join(f"{name:<11} : {value}" for name, value in rows)
 
     __str__ = __repr__

@@ -11,6 +11,7 @@ store itself is missing, KeyError (:class:`~zarrlayered.errors.NodeNotFoundError
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +23,7 @@ from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.create import parse_zarr_format
 from zarrlayered.core.group import AsyncGroup, create_array_node, open_node
 from zarrlayered.core.nodes import normalize_path
-from zarrlayered.errors import ContainsGroupError, NodeNotFoundError
+from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError, ReadOnlyError
 from zarrlayered.stores.abc import Store
 from zarrlayered.stores.make import make_store, parse_mode
 
@@ -31,6 +32,7 @@ __all__ = [
     "create",
     "create_array",
     "create_group",
+    "default_mode",
     "empty",
     "empty_like",
     "from_array",
@@ -45,6 +47,7 @@ __all__ = [
     "open_consolidated",
     "open_group",
     "open_like",
+    "parse_format_alias",
     "resolve_store",
     "save",
     "save_array",
@@ -52,9 +55,6 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
-
-_CREATING = ("a", "w", "w-", "x")
-
 
 def resolve_store(store: Any, mode: str, storage_options: Mapping[str, Any] | None = None) -> Store:
     """Open ``store`` for ``mode``; with r/r+ a local path that does not exist is a FileNotFoundError."""
@@ -64,18 +64,53 @@ def resolve_store(store: Any, mode: str, storage_options: Mapping[str, Any] | No
         raise FileNotFoundError(f"no store at {str(store)!r} (opened with mode 'r+')")
     resolved = make_store(store, mode=mode, storage_options=storage_options)
     if mode != "r" and resolved.read_only:
-        raise PermissionError(f"{resolved!r} is read-only; it cannot be opened with mode {mode!r}")
+        raise ReadOnlyError(f"{resolved!r} is read-only; it cannot be opened with mode {mode!r} (use mode='r')")
     return resolved
 
 
+def default_mode(store: Any, mode: str | None) -> str:
+    """zarr-python's default mode: ``r`` for a read-only Store, else ``a``."""
+    if mode is not None:
+        return mode
+    return "r" if isinstance(store, Store) and store.read_only else "a"
+
+
+def parse_format_alias(zarr_format: Literal[2, 3] | None, zarr_version: Literal[2, 3] | None) -> Literal[2, 3] | None:
+    """``zarr_version`` is zarr-python's deprecated name of ``zarr_format``; both given must agree."""
+    if zarr_version is None:
+        return zarr_format
+    if zarr_format is not None and zarr_format != zarr_version:
+        raise ValueError(f"zarr_format={zarr_format!r} and zarr_version={zarr_version!r} disagree; give zarr_format")
+    return zarr_version
+
+
 def _node_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Drop zarr-python 2 arguments that have no meaning here (and refuse unknown ones)."""
-    for legacy in ("synchronizer", "chunk_store", "cache_metadata", "cache_attrs", "object_codec", "meta_array",
-                   "write_empty_chunks_default", "read_only"):
-        if kwargs.get(legacy) is not None and legacy not in ("read_only",):
-            raise TypeError(f"the zarr-python 2 argument {legacy}= is not supported here")
-        kwargs.pop(legacy, None)
+    """Drop zarr-python 2 arguments that have no effect here; refuse those whose effect cannot be had."""
+    for ignored in ("cache_metadata", "cache_attrs", "write_empty_chunks_default", "read_only", "zarr_version"):
+        kwargs.pop(ignored, None)
+    for legacy in ("synchronizer", "chunk_store", "object_codec", "meta_array"):
+        if kwargs.pop(legacy, None) is not None:
+            raise TypeError(f"the zarr-python 2 argument {legacy}= is not supported")
     return kwargs
+
+
+async def _check_free(store: Store, path: str, mode: str) -> None:
+    """Modes w-/x: nothing may be at ``path`` yet."""
+    if mode not in ("w-", "x"):
+        return
+    try:
+        node = await open_node(store, path, use_consolidated=False)
+    except NodeNotFoundError:
+        node = None
+    if isinstance(node, AsyncGroup):
+        raise ContainsGroupError(f"a group is at {path!r} in {store!r}; mode {mode!r} creates only where nothing is")
+    if isinstance(node, AsyncArray):
+        raise ContainsArrayError(f"an array is at {path!r} in {store!r}; mode {mode!r} creates only where nothing is")
+    if not await store.is_empty(path):
+        raise FileExistsError(
+            f"cannot create {path!r} with mode {mode!r}: it already holds data; use mode 'w' to replace it "
+            "or 'a' to add to it"
+        )
 
 
 # -- opening -------------------------------------------------------------------------------------------
@@ -84,21 +119,28 @@ def _node_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
 async def open(
     store: Any = None,
     *,
-    mode: str = "a",
+    mode: str | None = None,
+    zarr_version: Literal[2, 3] | None = None,
     zarr_format: Literal[2, 3] | None = None,
     path: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> AsyncArray | AsyncGroup:
-    """Open the array or group at ``path`` (creating a group, or an array if ``shape=`` is given, if allowed)."""
-    mode = parse_mode(mode)
+    """Open the array or group at ``path``.
+
+    With ``shape=`` it is an array (:func:`open_array`); otherwise whatever is there, and when nothing is
+    and the mode allows, a new group. ``mode`` defaults to ``r`` for a read-only Store, else ``a``.
+    """
+    mode = parse_mode(default_mode(store, mode))
+    zarr_format = parse_format_alias(zarr_format, zarr_version)
     if "shape" in kwargs:
         return await open_array(store, mode=mode, zarr_format=zarr_format, path=path,
                                 storage_options=storage_options, **kwargs)
     resolved = resolve_store(store, mode, storage_options)
     if mode not in ("w", "w-", "x"):
         try:
-            return await open_node(resolved, normalize_path(path), zarr_format=zarr_format)
+            return await open_node(resolved, normalize_path(path), zarr_format=zarr_format,
+                                   use_consolidated=kwargs.get("use_consolidated"))
         except NodeNotFoundError:
             if mode in ("r", "r+"):
                 raise
@@ -108,17 +150,24 @@ async def open(
 async def open_array(
     store: Any = None,
     *,
-    mode: str = "a",
+    mode: str | None = None,
+    zarr_version: Literal[2, 3] | None = None,
     zarr_format: Literal[2, 3] | None = None,
     path: str | None = None,
     storage_options: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> AsyncArray:
-    """Open the array at ``path``; with mode a/w/w-/x and ``shape=`` it is created when missing."""
-    mode = parse_mode(mode)
+    """Open the array at ``path``; with mode a/w/w-/x and ``shape=`` it is created when missing.
+
+    Mode ``w`` replaces what is there; ``w-``/``x`` refuse to (FileExistsError subclasses).
+    """
+    mode = parse_mode(default_mode(store, mode))
+    zarr_format = parse_format_alias(zarr_format, zarr_version)
     resolved = resolve_store(store, mode, storage_options)
     node_path = normalize_path(path if path is not None else kwargs.pop("name", None))
-    write_empty = kwargs.pop("write_empty_chunks", None)
+    config = kwargs.pop("config", None) or {}
+    write_empty = kwargs.pop("write_empty_chunks", config.get("write_empty_chunks"))
+    kwargs.pop("use_consolidated", None)
     if mode in ("r", "r+", "a"):
         try:
             node = await open_node(resolved, node_path, zarr_format=zarr_format)
@@ -127,12 +176,15 @@ async def open_array(
                 raise NodeNotFoundError(f"no array at {node_path!r} in {resolved!r}") from None
         else:
             if not isinstance(node, AsyncArray):
-                raise ContainsGroupError(f"a group, not an array, is at {node_path!r}")
+                raise ContainsGroupError(f"a group, not an array, is at {node_path!r} in {resolved!r}")
             if write_empty is not None:
                 node.write_empty_chunks = bool(write_empty)
             return node
+    await _check_free(resolved, node_path, mode)
     if "shape" not in kwargs:
         raise TypeError(f"open_array with mode {mode!r} creates an array, which needs shape=")
+    if kwargs.get("compressor") is not None and parse_zarr_format(zarr_format) == 3:
+        kwargs["compressors"] = kwargs.pop("compressor")
     return await create_array_node(
         resolved, node_path, overwrite=(mode == "w"), zarr_format=zarr_format,
         write_empty_chunks=write_empty, **_node_kwargs(kwargs),
@@ -143,41 +195,56 @@ async def open_group(
     store: Any = None,
     *,
     mode: str = "a",
+    cache_attrs: bool | None = None,
+    synchronizer: Any = None,
     path: str | None = None,
-    zarr_format: Literal[2, 3] | None = None,
-    attributes: Mapping[str, Any] | None = None,
+    chunk_store: Any = None,
     storage_options: Mapping[str, Any] | None = None,
-    use_consolidated: bool | None = None,
-    **kwargs: Any,
+    zarr_version: Literal[2, 3] | None = None,
+    zarr_format: Literal[2, 3] | None = None,
+    meta_array: Any = None,
+    attributes: Mapping[str, Any] | None = None,
+    use_consolidated: bool | str | None = None,
 ) -> AsyncGroup:
-    """Open the group at ``path``, creating it when the mode allows."""
+    """Open the group at ``path``, creating it when the mode allows (``attributes`` are for a new group).
+
+    ``use_consolidated``: None uses consolidated metadata when there is some, True requires it, False
+    ignores it. An array at ``path`` is a ContainsArrayError.
+    """
     mode = parse_mode(mode)
-    _node_kwargs(kwargs)
-    if kwargs:
-        raise TypeError(f"open_group got unexpected keyword arguments {sorted(kwargs)}")
+    _node_kwargs({"synchronizer": synchronizer, "chunk_store": chunk_store, "meta_array": meta_array})
+    zarr_format = parse_format_alias(zarr_format, zarr_version)
+    consolidated = use_consolidated if isinstance(use_consolidated, bool) or use_consolidated is None else True
     resolved = resolve_store(store, mode, storage_options)
     node_path = normalize_path(path)
     if mode in ("r", "r+", "a"):
         try:
-            return await AsyncGroup.open(resolved, node_path, zarr_format=zarr_format,
-                                         use_consolidated=use_consolidated)
+            return await AsyncGroup.open(resolved, node_path, zarr_format=zarr_format, use_consolidated=consolidated)
         except NodeNotFoundError:
             if mode in ("r", "r+"):
                 raise NodeNotFoundError(f"no group at {node_path!r} in {resolved!r}") from None
+    await _check_free(resolved, node_path, mode)
     return await AsyncGroup.create(resolved, node_path, attributes=attributes, zarr_format=zarr_format,
                                    overwrite=(mode == "w"))
 
 
-async def open_consolidated(store: Any = None, **kwargs: Any) -> AsyncGroup:
-    """Open a group through its consolidated metadata (an error when it has none)."""
-    kwargs.setdefault("use_consolidated", True)
-    return await open_group(store, **kwargs)
+async def open_consolidated(*args: Any, use_consolidated: Literal[True] = True, **kwargs: Any) -> AsyncGroup:
+    """:func:`open_group` requiring consolidated metadata (ValueError when the group has none)."""
+    if use_consolidated is not True:
+        raise TypeError(f"open_consolidated needs use_consolidated=True, got {use_consolidated!r}")
+    return await open_group(*args, use_consolidated=True, **kwargs)
 
 
 async def open_like(a: Any, path: str, **kwargs: Any) -> AsyncArray:
-    """Open (or create) an array at ``path`` shaped like ``a``."""
-    kwargs.update(_like_kwargs(a, kwargs))
-    return await open_array(path, **kwargs)
+    """Open (or create) an array shaped like ``a``.
+
+    ``path`` is where: the store location (a directory, URL, ...), or with ``store=`` the path inside it.
+    """
+    kwargs = {**_like_kwargs(a, kwargs, fill=True), **kwargs}
+    store = kwargs.pop("store", None)
+    if store is None:
+        return await open_array(path, **kwargs)
+    return await open_array(store, path=path, **kwargs)
 
 
 # -- creating ------------------------------------------------------------------------------------------
@@ -221,7 +288,7 @@ async def create_group(
     attributes: Mapping[str, Any] | None = None,
     storage_options: Mapping[str, Any] | None = None,
 ) -> AsyncGroup:
-    """Create a group."""
+    """Create a group; ContainsGroupError/ContainsArrayError if a node is there and not ``overwrite``."""
     resolved = resolve_store(store, "w" if overwrite else "a", storage_options)
     return await AsyncGroup.create(resolved, normalize_path(path), attributes=attributes,
                                    zarr_format=zarr_format, overwrite=overwrite)
@@ -231,74 +298,142 @@ async def group(
     store: Any = None,
     *,
     overwrite: bool = False,
+    chunk_store: Any = None,
+    cache_attrs: bool | None = None,
+    synchronizer: Any = None,
     path: str | None = None,
+    zarr_version: Literal[2, 3] | None = None,
     zarr_format: Literal[2, 3] | None = None,
+    meta_array: Any = None,
     attributes: Mapping[str, Any] | None = None,
     storage_options: Mapping[str, Any] | None = None,
-    **kwargs: Any,
 ) -> AsyncGroup:
     """Open the group at ``path``, or create it (``overwrite=True`` replaces what is there)."""
-    return await open_group(store, mode="w" if overwrite else "a", path=path, zarr_format=zarr_format,
-                            attributes=attributes, storage_options=storage_options, **kwargs)
+    mode = "r" if isinstance(store, Store) and store.read_only else ("w" if overwrite else "a")
+    return await open_group(store, mode=mode, path=path, zarr_format=parse_format_alias(zarr_format, zarr_version),
+                            attributes=attributes, storage_options=storage_options, chunk_store=chunk_store,
+                            synchronizer=synchronizer, meta_array=meta_array)
+
+
+def _split_codecs(codecs: Any) -> dict[str, Any]:
+    """A whole V3 codec chain (``codecs=``) as filters, serializer and compressors."""
+    from zarrlayered.codecs.abc import ArrayArrayCodec, ArrayBytesCodec, BytesBytesCodec
+    from zarrlayered.codecs.registry import parse_codec_v3
+
+    parsed = [parse_codec_v3(c) for c in ([codecs] if isinstance(codecs, Mapping) else codecs)]
+    serializers = [c for c in parsed if isinstance(c, ArrayBytesCodec)]
+    if len(serializers) != 1:
+        raise ValueError(f"codecs= must hold exactly one array -> bytes codec, got {parsed!r}")
+    return {
+        "filters": [c for c in parsed if isinstance(c, ArrayArrayCodec)],
+        "serializer": serializers[0],
+        "compressors": [c for c in parsed if isinstance(c, BytesBytesCodec)],
+    }
 
 
 async def create(
     shape: Any,
     *,
-    chunks: Any = True,
+    chunks: Any = None,
     dtype: Any = None,
-    compressor: Any = "default",
-    fill_value: Any = 0,
+    compressor: Any = "auto",
+    fill_value: Any = None,
     order: Literal["C", "F"] | None = None,
     store: Any = None,
     overwrite: bool = False,
     path: str | None = None,
+    filters: Any = None,
+    dimension_separator: Literal[".", "/"] | None = None,
+    write_empty_chunks: bool | None = None,
+    zarr_version: Literal[2, 3] | None = None,
     zarr_format: Literal[2, 3] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    chunk_shape: Any = None,
+    chunk_key_encoding: Any = None,
+    codecs: Any = None,
+    dimension_names: Any = None,
     storage_options: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> AsyncArray:
-    """Create an array with the zarr-python 2 style arguments (``chunks=True`` guesses a chunk shape)."""
-    fmt = parse_zarr_format(zarr_format)
-    if compressor != "default":
+    """Create an array with zarr-python 2 style arguments (``chunks=None``/``True`` guesses a chunk shape).
+
+    ``compressor`` (one codec or None) and ``filters`` for either format; ``codecs`` (a whole V3 chain),
+    ``chunk_shape`` and ``chunk_key_encoding`` for V3; ``dimension_separator`` for either.
+    """
+    fmt = parse_zarr_format(parse_format_alias(zarr_format, zarr_version))
+    codec_kwargs: dict[str, Any] = {"filters": filters if filters is not None else "auto"}
+    if codecs is not None:
         if fmt == 2:
-            kwargs["compressor"] = compressor
-        else:
-            kwargs["compressors"] = compressor
-    if kwargs.pop("dimension_separator", None) is not None and fmt == 2:
-        pass
+            raise ValueError("codecs= is a Zarr V3 argument; use compressor= and filters= for Zarr V2")
+        codec_kwargs = _split_codecs(codecs)
+    elif compressor != "auto":
+        codec_kwargs["compressors"] = [] if compressor is None else compressor
+    if chunk_shape is not None:
+        chunks = chunk_shape
+    if isinstance(chunk_key_encoding, tuple):
+        chunk_key_encoding = {"name": chunk_key_encoding[0], "configuration": {"separator": chunk_key_encoding[1]}}
+    if dimension_separator is not None and fmt == 3 and chunk_key_encoding is None:
+        chunk_key_encoding = {"name": "default", "configuration": {"separator": dimension_separator}}
+        dimension_separator = None
+    if config is not None and write_empty_chunks is None:
+        write_empty_chunks = config.get("write_empty_chunks")
+    extra: dict[str, Any] = {"dimension_separator": dimension_separator} if dimension_separator is not None else {}
     return await create_array(
         store, name=path, shape=shape, chunks="auto" if chunks in (True, None) else chunks,
         dtype=dtype, fill_value=fill_value, order=order, overwrite=overwrite, zarr_format=fmt,
-        storage_options=storage_options, **kwargs,
+        storage_options=storage_options, attributes=attributes, chunk_key_encoding=chunk_key_encoding,
+        dimension_names=dimension_names, config={"write_empty_chunks": write_empty_chunks},
+        **codec_kwargs, **extra, **kwargs,
     )
 
 
 async def array(data: Any, **kwargs: Any) -> AsyncArray:
-    """A new array holding ``data`` (in memory unless ``store=`` says otherwise)."""
-    data = np.asarray(data) if not hasattr(data, "shape") else data
-    kwargs.setdefault("dtype", getattr(data, "dtype", None))
-    shape = kwargs.pop("shape", np.shape(data))
-    new = await create(shape, **kwargs)
-    await new.set_selection(Ellipsis, data, "basic")
+    """A new array holding ``data`` (in memory unless ``store=`` says otherwise); another array is copied."""
+    if isinstance(data, AsyncArray):
+        return await from_array(kwargs.pop("store", None), data=data, **kwargs)
+    if not hasattr(data, "shape") or not hasattr(data, "dtype"):
+        data = np.asanyarray(data)
+    if kwargs.get("dtype") is None:
+        kwargs["dtype"] = data.dtype if data.dtype != object else str
+    kwargs["shape"] = tuple(data.shape)
+    if kwargs.get("chunks") is None and isinstance(getattr(data, "chunks", None), tuple):
+        kwargs["chunks"] = data.chunks
+    if kwargs.pop("read_only", False):
+        raise ValueError("read_only=True cannot be used when creating an array")
+    new = await create(**kwargs)
+    await new.set_selection(Ellipsis, np.asarray(data), "basic")
     return new
 
 
-def _like_kwargs(a: Any, kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def _like_kwargs(a: Any, kwargs: Mapping[str, Any], *, fill: bool = False) -> dict[str, Any]:
+    """Shape, dtype and chunks of ``a`` (and of a Zarr array its codecs, order, format and, with ``fill``,
+    its fill value) that ``kwargs`` does not set already."""
     out: dict[str, Any] = {}
-    if "shape" not in kwargs:
-        out["shape"] = tuple(np.shape(a))
-    if "dtype" not in kwargs and hasattr(a, "dtype"):
+    if isinstance(a, AsyncArray):
+        fmt = kwargs.get("zarr_format") or a.zarr_format
+        out["zarr_format"] = fmt
+        if fmt == a.zarr_format and not {"codecs", "compressor", "compressors"} & set(kwargs):
+            if a.zarr_format == 2:
+                out.update(order=a.order, compressor=a.compressors[0] if a.compressors else None,
+                           filters=list(a.filters) or None)
+            else:
+                out.update(filters=list(a.filters), serializer=a.serializer, compressors=list(a.compressors))
+        if fill:
+            out["fill_value"] = a.fill_value
+    elif not hasattr(a, "shape"):
+        a = np.asanyarray(a)
+    out["shape"] = tuple(np.shape(a))
+    if hasattr(a, "dtype"):
         out["dtype"] = a.dtype
-    if "chunks" not in kwargs and isinstance(getattr(a, "chunks", None), tuple):
-        out["chunks"] = a.chunks
-    if "zarr_format" not in kwargs and isinstance(getattr(a, "zarr_format", None), int):
-        out["zarr_format"] = a.zarr_format
-    return out
+    chunks = getattr(a, "chunks", None)
+    if isinstance(chunks, tuple) and all(isinstance(c, int) for c in chunks):
+        out["chunks"] = chunks
+    return {k: v for k, v in out.items() if k not in kwargs}
 
 
 async def empty(shape: Any, **kwargs: Any) -> AsyncArray:
     """An array whose elements read as the fill value until written."""
-    kwargs.setdefault("fill_value", None)
     return await create(shape, **kwargs)
 
 
@@ -318,8 +453,8 @@ async def full(shape: Any, fill_value: Any, **kwargs: Any) -> AsyncArray:
 
 
 async def empty_like(a: Any, **kwargs: Any) -> AsyncArray:
-    """An empty array shaped like ``a``."""
-    return await empty(**{**_like_kwargs(a, kwargs), **kwargs})
+    """An empty array shaped like ``a`` (with a Zarr array's codecs and fill value)."""
+    return await empty(**{**_like_kwargs(a, kwargs, fill=True), **kwargs})
 
 
 async def zeros_like(a: Any, **kwargs: Any) -> AsyncArray:
@@ -334,8 +469,9 @@ async def ones_like(a: Any, **kwargs: Any) -> AsyncArray:
 
 async def full_like(a: Any, **kwargs: Any) -> AsyncArray:
     """An array shaped like ``a`` filled with ``fill_value`` (default: ``a``'s fill value)."""
-    kwargs.setdefault("fill_value", getattr(a, "fill_value", 0))
-    return await full(**{**_like_kwargs(a, kwargs), **kwargs})
+    like = _like_kwargs(a, kwargs, fill=True)
+    fill_value = kwargs.pop("fill_value", like.pop("fill_value", None))
+    return await full(fill_value=fill_value, **{**like, **kwargs})
 
 
 async def from_array(
@@ -350,78 +486,114 @@ async def from_array(
     overwrite: bool = False,
     **kwargs: Any,
 ) -> AsyncArray:
-    """A new array with ``data``'s shape, dtype and (with ``"keep"``) chunks, filled with its values."""
+    """A new array with ``data``'s shape, dtype and (with ``"keep"``) chunks, codecs and fill value."""
     source = data.async_array if hasattr(data, "async_array") else data
     if isinstance(source, AsyncArray):
+        if zarr_format is None:
+            zarr_format = source.zarr_format  # type: ignore[assignment]
+        same = zarr_format == source.zarr_format
         if chunks == "keep":
             chunks = source.chunks
         if fill_value is None:
             fill_value = source.fill_value
-        if zarr_format is None:
-            zarr_format = source.zarr_format  # type: ignore[assignment]
+        keep: dict[str, Any] = {"filters": list(source.filters), "compressors": list(source.compressors)}
+        if source.zarr_format == 3:
+            keep["serializer"] = source.serializer
+        for key, value in keep.items():
+            if kwargs.get(key, "keep") == "keep":
+                if same:
+                    kwargs[key] = value
+                else:
+                    kwargs.pop(key, None)
         values = await source.get_selection(Ellipsis, "basic") if write_data else None
         dtype = kwargs.pop("dtype", source.dtype)
+        shape = source.shape
     else:
         values = np.asarray(data)
         dtype = kwargs.pop("dtype", values.dtype if values.dtype != object else str)
+        shape = values.shape
         if chunks == "keep":
             chunks = "auto"
-    for key in ("shards", "filters", "compressors", "serializer"):
-        if kwargs.get(key) == "keep":
-            kwargs.pop(key)
+        for key in ("shards", "filters", "compressors", "serializer"):
+            if kwargs.get(key) == "keep":
+                kwargs.pop(key)
+    if kwargs.get("shards") == "keep":
+        kwargs.pop("shards")
     return await create_array(
-        store, name=name, shape=np.shape(values) if values is not None else source.shape, dtype=dtype,
-        chunks=chunks, fill_value=fill_value, zarr_format=zarr_format, overwrite=overwrite,
-        data=values if write_data else None, **kwargs,
+        store, name=name, shape=shape, dtype=dtype, chunks=chunks, fill_value=fill_value, zarr_format=zarr_format,
+        overwrite=overwrite, data=values if write_data else None, **kwargs,
     )
 
 
 # -- saving and loading --------------------------------------------------------------------------------
 
 
+def _ndarray(value: Any, what: str) -> np.ndarray[Any, Any]:
+    if np.isscalar(value):
+        return np.asarray(value)
+    if not hasattr(value, "shape") or not hasattr(value, "dtype"):
+        raise TypeError(f"{what} must be a numpy (or other array-like with shape and dtype) array, got {value!r}")
+    return np.asarray(value)
+
+
 async def save_array(
-    store: Any, arr: Any, *, zarr_format: Literal[2, 3] | None = None, path: str | None = None,
-    storage_options: Mapping[str, Any] | None = None, **kwargs: Any,
+    store: Any, arr: Any, *, zarr_version: Literal[2, 3] | None = None, zarr_format: Literal[2, 3] | None = None,
+    path: str | None = None, storage_options: Mapping[str, Any] | None = None, **kwargs: Any,
 ) -> AsyncArray:
-    """Write one numpy array to ``store`` (replacing what is at ``path``)."""
-    data = np.asarray(arr)
-    return await create_array(store, name=path, data=data, zarr_format=zarr_format, overwrite=True,
-                              storage_options=storage_options, **kwargs)
+    """Write one numpy array to ``store`` at ``path``.
+
+    As in zarr-python 3, an existing node there is an error unless ``mode="w"`` or ``overwrite=True``.
+    """
+    data = _ndarray(arr, "arr")
+    mode = parse_mode(kwargs.pop("mode", "a"))
+    overwrite = bool(kwargs.pop("overwrite", False)) or mode == "w"
+    chunks = getattr(arr, "chunks", None)
+    if isinstance(chunks, tuple) and "chunks" not in kwargs:
+        kwargs["chunks"] = chunks
+    return await create_array(store, name=path, data=data, zarr_format=parse_format_alias(zarr_format, zarr_version),
+                              overwrite=overwrite, storage_options=storage_options, **kwargs)
 
 
 async def save_group(
-    store: Any, *args: Any, zarr_format: Literal[2, 3] | None = None, path: str | None = None,
-    storage_options: Mapping[str, Any] | None = None, **kwargs: Any,
+    store: Any, *args: Any, zarr_version: Literal[2, 3] | None = None, zarr_format: Literal[2, 3] | None = None,
+    path: str | None = None, storage_options: Mapping[str, Any] | None = None, **kwargs: Any,
 ) -> AsyncGroup:
-    """Write several numpy arrays into a new group: positional ones as ``arr_0``, ``arr_1``, ..."""
-    if not args and not kwargs:
-        raise ValueError("save_group needs at least one array")
-    arrays = {f"arr_{i}": a for i, a in enumerate(args)} | kwargs
-    root = await open_group(store, mode="w", path=path, zarr_format=zarr_format, storage_options=storage_options)
-    for name, value in arrays.items():
-        await root.create_array(name, data=np.asarray(value), overwrite=True)
+    """Write numpy arrays into a new group at ``path`` (replacing what is there): positional ones as
+    ``arr_0``, ``arr_1``, ..., keyword ones under their names."""
+    arrays = {f"arr_{i}": _ndarray(a, f"positional argument {i}") for i, a in enumerate(args)}
+    arrays.update({name: _ndarray(a, f"keyword argument {name!r}") for name, a in kwargs.items()})
+    if not arrays:
+        raise ValueError("at least one array must be provided")
+    root = await open_group(store, mode="w", path=path, zarr_format=parse_format_alias(zarr_format, zarr_version),
+                            storage_options=storage_options)
+    await asyncio.gather(*(root.create_array(name, data=value, overwrite=True) for name, value in arrays.items()))
     return root
 
 
 async def save(
-    store: Any, *args: Any, zarr_format: Literal[2, 3] | None = None, path: str | None = None, **kwargs: Any
+    store: Any, *args: Any, zarr_version: Literal[2, 3] | None = None, zarr_format: Literal[2, 3] | None = None,
+    path: str | None = None, **kwargs: Any,
 ) -> AsyncArray | AsyncGroup:
-    """Save one array (``save(store, arr)``) or several into a group."""
+    """Save one array (``save(store, arr)``, as :func:`save_array`) or several into a group (:func:`save_group`)."""
+    zarr_format = parse_format_alias(zarr_format, zarr_version)
+    if not args and not kwargs:
+        raise ValueError("at least one array must be provided")
     if len(args) == 1 and not kwargs:
         return await save_array(store, args[0], zarr_format=zarr_format, path=path)
     return await save_group(store, *args, zarr_format=zarr_format, path=path, **kwargs)
 
 
 async def load(
-    store: Any, *, path: str | None = None, zarr_format: Literal[2, 3] | None = None
+    store: Any, path: str | None = None, zarr_format: Literal[2, 3] | None = None,
+    zarr_version: Literal[2, 3] | None = None,
 ) -> np.ndarray[Any, Any] | dict[str, Any]:
-    """The data at ``path``: a numpy array, or for a group a dict of its arrays' data."""
-    node = await open(store, mode="r", path=path, zarr_format=zarr_format)
+    """The data at ``path``: a numpy array, or for a group a dict of its direct member arrays' data.
+
+    (zarr-python 3 raises NotImplementedError for groups; zarr-python 2 returned a lazy mapping.)
+    """
+    node = await open(store, mode="r", path=path, zarr_format=parse_format_alias(zarr_format, zarr_version))
     if isinstance(node, AsyncArray):
-        result = await node.get_selection(Ellipsis, "basic")
-        return np.asarray(result)
-    out: dict[str, Any] = {}
-    async for name, member in node.members():
-        if isinstance(member, AsyncArray):
-            out[name] = np.asarray(await member.get_selection(Ellipsis, "basic"))
-    return out
+        return np.asarray(await node.get_selection(Ellipsis, "basic"))
+    arrays = [(name, member) async for name, member in node.arrays()]
+    values = await asyncio.gather(*(member.get_selection(Ellipsis, "basic") for _, member in arrays))
+    return {name: np.asarray(value) for (name, _), value in zip(arrays, values, strict=True)}

@@ -1,10 +1,16 @@
-"""AsyncGroup: a Zarr group (V2 or V3) and the hierarchy below it, in the async engine."""
+"""AsyncGroup: a Zarr group (V2 or V3) and the hierarchy below it, in the async engine.
+
+The methods follow zarr-python 3's ``AsyncGroup``: ``members``/``keys``/``arrays``/``groups`` are async
+iterators, ``getitem`` takes relative paths (``"a/b"``), ``create_group``/``create_array`` write missing
+parent groups, and a group opened with consolidated metadata answers from it without store reads.
+Beyond zarr-python 3, :meth:`AsyncGroup.move` works (any store; a rename where the store has one).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
@@ -21,9 +27,19 @@ from zarrlayered.core.metadata import (
 )
 from zarrlayered.core.nodes import join_path, normalize_path, read_documents, write_documents
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError, ReadOnlyError
+from zarrlayered.info import GroupInfo
 from zarrlayered.stores.abc import Store
+from zarrlayered.tree import TreeRepr, render_tree
 
-__all__ = ["AsyncGroup", "create_array_node", "delete_node", "ensure_parents", "node_from_metadata", "open_node"]
+__all__ = [
+    "AsyncGroup",
+    "create_array_node",
+    "create_nodes",
+    "delete_node",
+    "ensure_parents",
+    "node_from_metadata",
+    "open_node",
+]
 
 logger = logging.getLogger("zarrlayered.group")
 
@@ -40,7 +56,11 @@ def node_from_metadata(metadata: NodeMetadata, store: Store, path: str) -> Async
 async def open_node(
     store: Store, path: str = "", *, zarr_format: Literal[2, 3] | None = None, use_consolidated: bool | None = None
 ) -> AsyncArray | AsyncGroup:
-    """Open the array or group at ``path``; NodeNotFoundError (a KeyError) when nothing is there."""
+    """Open the array or group at ``path``; NodeNotFoundError (a KeyError) when nothing is there.
+
+    ``use_consolidated``: None uses a group's consolidated metadata when it has some, False ignores it,
+    True requires it (ValueError when the group has none).
+    """
     path = normalize_path(path)
     documents: dict[str, Any] = dict(await read_documents(store, path, zarr_format))
     if zarr_format != 3 and use_consolidated is not False and documents.get(".zgroup") is not None:
@@ -49,13 +69,16 @@ async def open_node(
     if use_consolidated is False and isinstance(metadata, GroupMetadata) and metadata.consolidated_metadata:
         metadata = GroupMetadata(metadata.attributes, metadata.zarr_format, None, metadata.extra_fields)
     if use_consolidated is True and isinstance(metadata, GroupMetadata) and metadata.consolidated_metadata is None:
-        raise ValueError(f"the group at {path!r} has no consolidated metadata (use_consolidated=True)")
+        raise ValueError(
+            f"consolidated metadata was requested (use_consolidated=True) but the group at {path!r} in "
+            f"{store!r} has none; run consolidate_metadata() first"
+        )
     return node_from_metadata(metadata, store, path)
 
 
-async def _node_exists(store: Store, path: str) -> NodeMetadata | None:
+async def _existing(store: Store, path: str, zarr_format: Literal[2, 3] | None = None) -> NodeMetadata | None:
     try:
-        return parse_node_metadata(await read_documents(store, path, None), path=path)
+        return parse_node_metadata(await read_documents(store, path, zarr_format), path=path)
     except NodeNotFoundError:
         return None
 
@@ -68,32 +91,49 @@ async def delete_node(store: Store, path: str) -> None:
         await store.clear()
 
 
-async def ensure_parents(store: Store, path: str, zarr_format: Literal[2, 3]) -> None:
-    """Write group metadata for every missing ancestor of ``path``, as zarr-python 3 does."""
-    parts = path.split("/")[:-1] if path else []
-    ancestors = ["/".join(parts[:i]) for i in range(len(parts) + 1)] if path else []
-    found = await asyncio.gather(*(_node_exists(store, a) for a in ancestors))
-    missing = [a for a, meta in zip(ancestors, found, strict=True) if meta is None]
+def _ancestors(path: str) -> list[str]:
+    """``"a/b/c"`` -> ``["", "a", "a/b"]``."""
+    if not path:
+        return []
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
+
+
+async def ensure_parents(store: Store, path: str, zarr_format: Literal[2, 3]) -> list[str]:
+    """Write group metadata for every missing ancestor of ``path``, as zarr-python 3 does; returns them.
+
+    Raises ContainsArrayError when an ancestor is an array.
+    """
+    ancestors = _ancestors(path)
+    found = await asyncio.gather(*(_existing(store, a) for a in ancestors))
     for ancestor, meta in zip(ancestors, found, strict=True):
         if meta is not None and not isinstance(meta, GroupMetadata):
             raise ContainsArrayError(f"cannot create a node below {ancestor!r}: an array is there")
+    missing = [a for a, meta in zip(ancestors, found, strict=True) if meta is None]
     group = GroupMetadata(zarr_format=zarr_format)
     await asyncio.gather(*(write_documents(store, a, group.to_json_bytes()) for a in missing))
+    return missing
 
 
-async def _prepare_node_path(store: Store, path: str, overwrite: bool, zarr_format: Literal[2, 3]) -> None:
+def _exists_error(path: str, existing: NodeMetadata) -> ContainsArrayError | ContainsGroupError:
+    group = isinstance(existing, GroupMetadata)
+    kind = ContainsGroupError if group else ContainsArrayError
+    what = "a group" if group else "an array"
+    return kind(f"{what} already exists at {path!r}; pass overwrite=True (or mode='w') to replace it")
+
+
+async def _prepare_node_path(store: Store, path: str, overwrite: bool, zarr_format: Literal[2, 3]) -> list[str]:
+    """Clear the way for a new node at ``path``; returns the parent groups written."""
     if store.read_only:
         raise ReadOnlyError(f"cannot create a node at {path!r}: the store is read-only")
-    existing = await _node_exists(store, path)
+    existing = await _existing(store, path)
     if existing is not None:
         if not overwrite:
-            kind = ContainsGroupError if isinstance(existing, GroupMetadata) else ContainsArrayError
-            what = "group" if isinstance(existing, GroupMetadata) else "array"
-            raise kind(f"a {what} already exists at {path!r}; pass overwrite=True (or mode='w') to replace it")
+            raise _exists_error(path, existing)
         await delete_node(store, path)
     elif overwrite and not await store.is_empty(path):
         await delete_node(store, path)
-    await ensure_parents(store, path, zarr_format)
+    return await ensure_parents(store, path, zarr_format)
 
 
 async def create_array_node(
@@ -101,21 +141,113 @@ async def create_array_node(
     **kwargs: Any,
 ) -> AsyncArray:
     """Create an array at ``path`` from ``create_array``'s keyword arguments (and write ``data``)."""
+    array, _ = await _create_array_node(store, path, overwrite=overwrite, data=data,
+                                        write_empty_chunks=write_empty_chunks, **kwargs)
+    return array
+
+
+async def _create_array_node(
+    store: Store, path: str, *, overwrite: bool = False, data: Any = None, write_empty_chunks: bool | None = None,
+    **kwargs: Any,
+) -> tuple[AsyncArray, list[str]]:
     path = normalize_path(path)
     if data is not None:
         arr = data if isinstance(data, np.ndarray) else np.asarray(data)
-        kwargs.setdefault("shape", arr.shape)
+        if kwargs.get("shape") is None:
+            kwargs["shape"] = arr.shape
         if kwargs.get("dtype") is None:
             kwargs["dtype"] = arr.dtype if arr.dtype != object else str
     if kwargs.get("dtype") is None:
         kwargs["dtype"] = "float64"
     metadata = build_array_metadata(**kwargs)
-    await _prepare_node_path(store, path, overwrite, metadata.zarr_format)
+    parents = await _prepare_node_path(store, path, overwrite, metadata.zarr_format)
     await write_documents(store, path, metadata.to_json_bytes())
     array = AsyncArray(metadata, store, path, write_empty_chunks=write_empty_chunks)
     if data is not None:
         await array.set_selection(Ellipsis, arr, "basic")
-    return array
+    return array, parents
+
+
+# -- create_hierarchy ------------------------------------------------------------------------------------
+
+
+def _complete_hierarchy(nodes: Mapping[str, NodeMetadata]) -> tuple[dict[str, NodeMetadata], set[str]]:
+    """Add the implicit parent groups of ``nodes``; returns (all nodes, the implicit paths).
+
+    Raises ValueError when formats are mixed or an array would hold other nodes.
+    """
+    formats = {m.zarr_format for m in nodes.values()}
+    if len(formats) > 1:
+        raise ValueError(
+            "create_hierarchy: all nodes must share one zarr_format; got Zarr V2 nodes "
+            f"{sorted(p for p, m in nodes.items() if m.zarr_format == 2)} and Zarr V3 nodes "
+            f"{sorted(p for p, m in nodes.items() if m.zarr_format == 3)}"
+        )
+    for path, meta in nodes.items():
+        if not isinstance(meta, GroupMetadata | ArrayMetadata):
+            raise TypeError(f"create_hierarchy: the value at {path!r} is not node metadata: {meta!r}")
+    out = dict(nodes)
+    implicit: set[str] = set()
+    for path, meta in nodes.items():
+        for ancestor in _ancestors(path):
+            if ancestor not in out:
+                out[ancestor] = GroupMetadata(zarr_format=meta.zarr_format)
+                implicit.add(ancestor)
+            elif not isinstance(out[ancestor], GroupMetadata):
+                raise ValueError(
+                    f"create_hierarchy: the node at {ancestor!r} would contain {path!r}, but it is an array; "
+                    "only groups contain other nodes"
+                )
+    return out, implicit
+
+
+async def create_nodes(
+    store: Store, nodes: Mapping[str, NodeMetadata], *, overwrite: bool = False
+) -> list[tuple[str, AsyncArray | AsyncGroup]]:
+    """Write a whole hierarchy (path -> metadata, paths from the store's root) in one concurrent batch.
+
+    Missing parent groups are added (existing ones are left as they are); with ``overwrite=False`` an
+    existing node at a given path is a ContainsArrayError / ContainsGroupError, with ``overwrite=True`` it
+    is deleted first. Returns ``(path, node)`` for every node written, parents before children.
+    """
+    if store.read_only:
+        raise ReadOnlyError(f"create_hierarchy: {store!r} is read-only")
+    normalized = {normalize_path(p): m for p, m in nodes.items()}
+    if not normalized:
+        return []
+    complete, implicit = _complete_hierarchy(normalized)
+    paths = sorted(complete, key=lambda p: (p.count("/") if p else -1, p))
+    found = await asyncio.gather(*(_existing(store, p) for p in paths))
+    existing = dict(zip(paths, found, strict=True))
+    keep = {p for p in implicit if isinstance(existing[p], GroupMetadata)}
+    for path in implicit - keep:
+        if existing[path] is not None:
+            raise ContainsArrayError(f"create_hierarchy: an array is at {path!r}, where a parent group must be")
+    explicit = [p for p in paths if p not in implicit]
+    if overwrite:
+        await asyncio.gather(*(delete_node(store, p) for p in explicit if existing[p] is not None))
+    else:
+        for path in explicit:
+            meta = existing[path]
+            if meta is not None:
+                raise _exists_error(path, meta)
+    written = [p for p in paths if p not in keep]
+    await asyncio.gather(*(write_documents(store, p, complete[p].to_json_bytes()) for p in written))
+    return [(p, node_from_metadata(complete[p], store, p)) for p in written]
+
+
+# -- the group -------------------------------------------------------------------------------------------
+
+
+def _shape_tuple(shape: Any) -> tuple[int, ...]:
+    if isinstance(shape, int | np.integer):
+        return (int(shape),)
+    return tuple(int(n) for n in shape)
+
+
+def _check_depth(max_depth: int | None) -> None:
+    if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
+        raise ValueError(f"max_depth must be None or >= 0, got {max_depth!r}")
 
 
 class AsyncGroup:
@@ -148,12 +280,32 @@ class AsyncGroup:
         overwrite: bool = False,
     ) -> AsyncGroup:
         """Create a group (and its missing parents); ContainsGroupError if one exists and not ``overwrite``."""
+        group, _ = await cls._create(store, path, attributes=attributes, zarr_format=zarr_format, overwrite=overwrite)
+        return group
+
+    @classmethod
+    async def _create(
+        cls, store: Store, path: str, *, attributes: Mapping[str, Any] | None, zarr_format: Literal[2, 3] | None,
+        overwrite: bool,
+    ) -> tuple[AsyncGroup, list[str]]:
         path = normalize_path(path)
         fmt = parse_zarr_format(zarr_format)
         metadata = GroupMetadata(attributes=dict(attributes or {}), zarr_format=fmt)
-        await _prepare_node_path(store, path, overwrite, fmt)
+        parents = await _prepare_node_path(store, path, overwrite, fmt)
         await write_documents(store, path, metadata.to_json_bytes())
-        return cls(metadata, store, path)
+        return cls(metadata, store, path), parents
+
+    @classmethod
+    async def from_store(
+        cls,
+        store: Store,
+        *,
+        attributes: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        zarr_format: Literal[2, 3] | None = 3,
+    ) -> AsyncGroup:
+        """Create a root group in ``store`` (zarr-python 3's constructor)."""
+        return await cls.create(store, "", attributes=attributes, zarr_format=zarr_format, overwrite=overwrite)
 
     @classmethod
     async def open(
@@ -164,10 +316,10 @@ class AsyncGroup:
         zarr_format: Literal[2, 3] | None = None,
         use_consolidated: bool | None = None,
     ) -> AsyncGroup:
-        """Open the group at ``path``; NodeNotFoundError if there is none (or an array is there)."""
+        """Open the group at ``path``; NodeNotFoundError if there is none, ContainsArrayError for an array."""
         node = await open_node(store, path, zarr_format=zarr_format, use_consolidated=use_consolidated)
         if not isinstance(node, AsyncGroup):
-            raise NodeNotFoundError(f"no group at {normalize_path(path)!r}: an array is there")
+            raise ContainsArrayError(f"an array, not a group, is at {normalize_path(path)!r} in {store!r}")
         return node
 
     # -- description -----------------------------------------------------------------------------------
@@ -187,6 +339,11 @@ class AsyncGroup:
         return self.store.read_only
 
     @property
+    def synchronizer(self) -> None:
+        """Always None (zarr-python 2 synchronizers are not used here)."""
+        return None
+
+    @property
     def name(self) -> str:
         """The absolute name in the hierarchy ("/" for the root)."""
         return f"/{self.path}"
@@ -201,45 +358,116 @@ class AsyncGroup:
         """The consolidated metadata this group was opened with, if any."""
         return self.metadata.consolidated_metadata
 
+    def _info(self, members: list[ArrayMetadata | GroupMetadata] | None) -> GroupInfo:
+        counts: dict[str, int] = {}
+        if members is not None:
+            arrays = sum(1 for m in members if not isinstance(m, GroupMetadata))
+            counts = {"count_members": len(members), "count_arrays": arrays, "count_groups": len(members) - arrays}
+        return GroupInfo(self.path, self.zarr_format, self.read_only, type(self.store).__name__, **counts)
+
+    @property
+    def info(self) -> GroupInfo:
+        """What is known without reading the store (member counts only with consolidated metadata)."""
+        consolidated = self.consolidated
+        return self._info(None if consolidated is None else list(consolidated.metadata.values()))
+
+    async def info_complete(self) -> GroupInfo:
+        """:attr:`info` with the number of members, arrays and groups below, at any depth."""
+        return self._info([node.metadata async for _, node in self.members(max_depth=None)])
+
     def __repr__(self) -> str:
         return f"<AsyncGroup {self.store!r}{self.name}>"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AsyncGroup):
+            return NotImplemented
+        return self.store == other.store and self.path == other.path and self.metadata == other.metadata
+
+    __hash__ = None  # type: ignore[assignment]
 
     def _check_writable(self) -> None:
         if self.store.read_only:
             raise ReadOnlyError(f"cannot change group {self.name!r}: it was opened read-only")
 
+    async def _save_metadata(self, metadata: GroupMetadata) -> None:
+        await write_documents(self.store, self.path, metadata.to_json_bytes())
+        self.metadata = metadata
+
     async def update_attributes(self, new_attributes: Mapping[str, Any]) -> AsyncGroup:
         """Merge ``new_attributes`` into the attributes and save them."""
         self._check_writable()
-        metadata = self.metadata.update_attributes({**self.metadata.attributes, **dict(new_attributes)})
-        await write_documents(self.store, self.path, metadata.to_json_bytes())
-        self.metadata = metadata
+        await self._save_metadata(self.metadata.update_attributes({**self.metadata.attributes, **new_attributes}))
         return self
 
     async def replace_attributes(self, attributes: Mapping[str, Any]) -> None:
         """Replace all attributes with ``attributes`` and save them."""
         self._check_writable()
-        metadata = self.metadata.update_attributes(dict(attributes))
-        await write_documents(self.store, self.path, metadata.to_json_bytes())
-        self.metadata = metadata
+        await self._save_metadata(self.metadata.update_attributes(dict(attributes)))
+
+    # -- consolidated metadata kept in step with changes made through this group -------------------------
+    def _relative(self, path: str) -> str:
+        return path[len(self.path) + 1 :] if self.path else path
+
+    def _consolidated_with(
+        self, entries: Mapping[str, ArrayMetadata | GroupMetadata | None]
+    ) -> ConsolidatedMetadata | None:
+        consolidated = self.consolidated
+        if consolidated is None:
+            return None
+        flat: dict[str, Any] = dict(consolidated.metadata)
+        for relative, meta in entries.items():
+            for key in [k for k in flat if k == relative or k.startswith(f"{relative}/")]:
+                del flat[key]
+            if isinstance(meta, GroupMetadata):  # subgroups carry an empty marker, as zarr-python writes them
+                flat[relative] = replace(meta, consolidated_metadata=ConsolidatedMetadata())
+            elif meta is not None:
+                flat[relative] = meta
+        return ConsolidatedMetadata(metadata=flat)
+
+    def _remember(
+        self, created: Mapping[str, ArrayMetadata | GroupMetadata], parents: Sequence[str] = ()
+    ) -> None:
+        """Show nodes created through this group (store paths, and the parent groups written for them) in its
+        in-memory consolidated metadata, so it lists them (the stored document changes at the next
+        ``consolidate_metadata``)."""
+        entries: dict[str, ArrayMetadata | GroupMetadata] = {
+            p: GroupMetadata(zarr_format=self.zarr_format) for p in parents
+        }
+        entries.update(created)
+        consolidated = self._consolidated_with({self._relative(p): m for p, m in entries.items() if p != self.path})
+        if consolidated is not None:
+            self.metadata = replace(self.metadata, consolidated_metadata=consolidated)
 
     # -- members ---------------------------------------------------------------------------------------
     def _child_path(self, name: str) -> str:
         if not isinstance(name, str):
             raise TypeError(f"member names must be str, got {type(name).__name__}: {name!r}")
-        return join_path(self.path, name)
+        path = join_path(self.path, name)
+        if path == self.path:
+            raise ValueError(f"{name!r} names the group itself, not a member")
+        return path
+
+    def _from_consolidated(self, relative: str) -> AsyncArray | AsyncGroup | None:
+        consolidated = self.consolidated
+        assert consolidated is not None
+        found = consolidated.get(relative)
+        if found is None:
+            return None
+        if isinstance(found, GroupMetadata):
+            found = replace(found, consolidated_metadata=consolidated.subtree(relative))
+        return node_from_metadata(found, self.store, join_path(self.path, relative))
 
     async def getitem(self, name: str) -> AsyncArray | AsyncGroup:
-        """The member at ``name`` (a relative path such as ``"a/b"``); KeyError when missing."""
+        """The member at ``name`` (a relative path such as ``"a/b"``); KeyError when missing.
+
+        A group opened with consolidated metadata answers from it (no store reads), as zarr-python does.
+        """
         path = self._child_path(name)
-        consolidated = self.consolidated
-        if consolidated is not None:
-            relative = path[len(self.path) + 1 :] if self.path else path
-            found = consolidated.get(relative)
-            if isinstance(found, GroupMetadata):
-                found = replace(found, consolidated_metadata=consolidated.subtree(relative))
-            if found is not None:
-                return node_from_metadata(found, self.store, path)
+        if self.consolidated is not None:
+            node = self._from_consolidated(self._relative(path))
+            if node is None:
+                raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r} (consolidated metadata)")
+            return node
         try:
             return await open_node(self.store, path, zarr_format=self.zarr_format)
         except NodeNotFoundError:
@@ -260,50 +488,116 @@ class AsyncGroup:
         """Delete the member at ``name`` and everything below it; KeyError when missing."""
         self._check_writable()
         path = self._child_path(name)
-        if await _node_exists(self.store, path) is None:
+        if self.consolidated is None and await _existing(self.store, path) is None:
             raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r}")
+        if self.consolidated is not None and self._from_consolidated(self._relative(path)) is None:
+            raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r} (consolidated metadata)")
         await delete_node(self.store, path)
+        consolidated = self._consolidated_with({self._relative(path): None})
+        if consolidated is not None:  # saved at once, as zarr-python does
+            await self._save_metadata(replace(self.metadata, consolidated_metadata=consolidated))
 
     async def setitem(self, name: str, value: Any) -> None:
         """``group[name] = ndarray``: create (or replace) an array holding ``value``."""
-        if isinstance(value, AsyncArray | AsyncGroup):
-            raise TypeError("assign arrays by value (numpy arrays); use move() or copy() for nodes")
-        await self.create_array(name, data=value, overwrite=True)
+        if isinstance(value, AsyncGroup):
+            raise TypeError("cannot assign a group; use copy() or move() to place groups")
+        if isinstance(value, AsyncArray):
+            value = await value.get_selection(Ellipsis, "basic")
+        await self.create_array(name, data=np.asarray(value), overwrite=True)
 
     async def _member_names(self) -> list[str]:
-        consolidated = self.consolidated
-        if consolidated is not None:
-            return sorted(consolidated.children(""))
-        prefix = self.path
-        names = [child async for child in self.store.list_dir(prefix)]
+        names = [child async for child in self.store.list_dir(self.path)]
         return sorted(n for n in names if not n.startswith(".") and n != "zarr.json")
 
-    async def members(self, max_depth: int | None = 0) -> AsyncIterator[tuple[str, AsyncArray | AsyncGroup]]:
-        """Yield ``(relative path, node)`` for every member, depth-first down to ``max_depth`` (None: all)."""
-        if max_depth is not None and max_depth < 0:
-            raise ValueError(f"max_depth must be None or >= 0, got {max_depth!r}")
+    async def members(
+        self, max_depth: int | None = 0, *, use_consolidated_for_children: bool = True
+    ) -> AsyncIterator[tuple[str, AsyncArray | AsyncGroup]]:
+        """Yield ``(relative path, node)`` for every member, depth-first, names sorted at each level.
+
+        ``max_depth=0`` gives the direct members, ``1`` also theirs, ``None`` the whole hierarchy. A group
+        with consolidated metadata answers from it; ``use_consolidated_for_children=False`` makes subgroups
+        found in the store ignore theirs.
+        """
+        _check_depth(max_depth)
+        consolidated = self.consolidated
+        if consolidated is not None:
+            for relative in sorted(consolidated.metadata, key=lambda p: p.split("/")):
+                if max_depth is None or relative.count("/") <= max_depth:
+                    node = self._from_consolidated(relative)
+                    assert node is not None
+                    yield relative, node
+            return
         names = await self._member_names()
-        nodes = await asyncio.gather(*(self.get(name) for name in names))
-        for name, node in zip(names, nodes, strict=True):
+        found = await asyncio.gather(
+            *(_open_member(self.store, join_path(self.path, n), self.zarr_format, use_consolidated_for_children)
+              for n in names)
+        )
+        for name, node in zip(names, found, strict=True):
             if node is None:  # a directory without metadata is not a member
                 continue
             yield name, node
             if isinstance(node, AsyncGroup) and (max_depth is None or max_depth > 0):
                 deeper = None if max_depth is None else max_depth - 1
-                async for sub_name, sub_node in node.members(deeper):
+                async for sub_name, sub_node in node.members(
+                    deeper, use_consolidated_for_children=use_consolidated_for_children
+                ):
                     yield f"{name}/{sub_name}", sub_node
 
-    async def keys(self) -> list[str]:
+    async def nmembers(self, max_depth: int | None = 0) -> int:
+        """The number of members down to ``max_depth`` (see :meth:`members`)."""
+        return len([name async for name, _ in self.members(max_depth)])
+
+    async def keys(self) -> AsyncIterator[str]:
         """The names of the direct members, sorted."""
-        return [name async for name, _ in self.members()]
+        async for name, _ in self.members():
+            yield name
 
-    async def array_keys(self) -> list[str]:
+    async def arrays(self) -> AsyncIterator[tuple[str, AsyncArray]]:
+        """``(name, array)`` for the direct member arrays."""
+        async for name, node in self.members():
+            if isinstance(node, AsyncArray):
+                yield name, node
+
+    async def groups(self) -> AsyncIterator[tuple[str, AsyncGroup]]:
+        """``(name, group)`` for the direct member groups."""
+        async for name, node in self.members():
+            if isinstance(node, AsyncGroup):
+                yield name, node
+
+    async def array_keys(self) -> AsyncIterator[str]:
         """The names of the direct member arrays."""
-        return [name async for name, node in self.members() if isinstance(node, AsyncArray)]
+        async for name, _ in self.arrays():
+            yield name
 
-    async def group_keys(self) -> list[str]:
+    async def group_keys(self) -> AsyncIterator[str]:
         """The names of the direct member groups."""
-        return [name async for name, node in self.members() if isinstance(node, AsyncGroup)]
+        async for name, _ in self.groups():
+            yield name
+
+    async def array_values(self) -> AsyncIterator[AsyncArray]:
+        """The direct member arrays."""
+        async for _, node in self.arrays():
+            yield node
+
+    async def group_values(self) -> AsyncIterator[AsyncGroup]:
+        """The direct member groups."""
+        async for _, node in self.groups():
+            yield node
+
+    async def tree(
+        self, expand: bool | None = None, level: int | None = None, *, max_nodes: int = 500, plain: bool = False
+    ) -> TreeRepr:
+        """A text tree of the hierarchy below (``level``: the depth shown, None for all)."""
+        if expand is not None:
+            raise NotImplementedError("tree(expand=...) is not supported (as in zarr-python 3)")
+        members: list[tuple[str, AsyncArray | AsyncGroup]] = []
+        truncated = False
+        async for item in self.members(max_depth=level):
+            if len(members) == max_nodes:
+                truncated = True
+                break
+            members.append(item)
+        return render_tree(self.name, members, plain=plain, truncated_at=max_nodes if truncated else None)
 
     # -- creating members --------------------------------------------------------------------------------
     async def create_group(
@@ -311,10 +605,12 @@ class AsyncGroup:
     ) -> AsyncGroup:
         """Create a subgroup (intermediate groups included)."""
         self._check_writable()
-        return await AsyncGroup.create(
+        group, parents = await AsyncGroup._create(
             self.store, self._child_path(name), attributes=attributes, zarr_format=self.zarr_format,
             overwrite=overwrite,
         )
+        self._remember({group.path: group.metadata}, parents)
+        return group
 
     async def require_group(self, name: str, *, overwrite: bool = False) -> AsyncGroup:
         """The subgroup ``name``, created if missing; TypeError if an array is there."""
@@ -324,55 +620,181 @@ class AsyncGroup:
         if node is None:
             return await self.create_group(name)
         if not isinstance(node, AsyncGroup):
-            raise TypeError(f"an array exists at {name!r}, not a group")
+            raise TypeError(f"Incompatible object (an array) already exists at {name!r}, not a group")
         return node
+
+    async def require_groups(self, *names: str) -> tuple[AsyncGroup, ...]:
+        """:meth:`require_group` for each name."""
+        return tuple(await asyncio.gather(*(self.require_group(name) for name in names)))
 
     async def create_array(self, name: str, **kwargs: Any) -> AsyncArray:
         """Create an array member; keyword arguments as :func:`zarrlayered.create_array`."""
+        for legacy, new in (("compressor", "compressors"), ("dimension_separator", "chunk_key_encoding")):
+            if kwargs.get(legacy) is not None:
+                raise TypeError(f"{legacy}= is not an argument of create_array; use {new}=")
+        return await self.create_dataset(name, **kwargs)
+
+    async def create_dataset(self, name: str, **kwargs: Any) -> AsyncArray:
+        """Create an array (the zarr-python 2 name, which also takes ``compressor=``)."""
         self._check_writable()
-        kwargs.setdefault("zarr_format", self.zarr_format)
-        return await create_array_node(self.store, self._child_path(name), **kwargs)
+        if kwargs.get("zarr_format") is None:
+            kwargs["zarr_format"] = self.zarr_format
+        if kwargs.get("compressor") is not None and kwargs["zarr_format"] == 3:
+            kwargs["compressors"] = kwargs.pop("compressor")
+        config = kwargs.pop("config", None) or {}
+        kwargs.setdefault("write_empty_chunks", config.get("write_empty_chunks"))
+        array, parents = await _create_array_node(self.store, self._child_path(name), **kwargs)
+        self._remember({array.path: array.metadata}, parents)
+        return array
 
     async def require_array(self, name: str, *, shape: Any, dtype: Any = None, exact: bool = False,
                             **kwargs: Any) -> AsyncArray:
-        """The array ``name``, created if missing; TypeError if it exists with another shape or dtype."""
+        """The array ``name``, created if missing.
+
+        An existing array must have the same shape and, with ``exact=True``, the same dtype; otherwise its
+        dtype must cast safely to ``dtype`` (None means float64, as in zarr-python). TypeError if not, or if
+        a group is there.
+        """
         node = await self.get(name)
         if node is None:
             return await self.create_array(name, shape=shape, dtype=dtype, **kwargs)
         if not isinstance(node, AsyncArray):
-            raise TypeError(f"a group exists at {name!r}, not an array")
-        wanted_shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            raise TypeError(f"Incompatible object (a group) already exists at {name!r}, not an array")
+        wanted_shape = _shape_tuple(shape)
         if node.shape != wanted_shape:
-            raise TypeError(f"array {name!r} has shape {node.shape}, not {wanted_shape}")
-        if dtype is not None:
-            wanted = np.dtype(dtype) if not isinstance(dtype, str) or dtype not in ("str", "string") else node.dtype
-            if exact and node.dtype != wanted:
-                raise TypeError(f"array {name!r} has dtype {node.dtype}, not {wanted}")
-            if not exact and not np.can_cast(wanted, node.dtype):
-                raise TypeError(f"array {name!r} has dtype {node.dtype}, which {wanted} cannot be cast to")
+            raise TypeError(f"Incompatible shape ({node.shape} vs {wanted_shape}) for array {name!r}")
+        if dtype in (str, "str", "string") and node.dtype.kind in "OTU":
+            return node
+        wanted = np.dtype(dtype)
+        if (exact and node.dtype != wanted) or (not exact and not np.can_cast(node.dtype, wanted)):
+            raise TypeError(f"Incompatible dtype ({node.dtype} vs {wanted}) for array {name!r}")
         return node
+
+    async def require_dataset(self, name: str, *, shape: Any, **kwargs: Any) -> AsyncArray:
+        """Same as :meth:`require_array` (the zarr-python 2 name)."""
+        return await self.require_array(name, shape=shape, **kwargs)
+
+    async def _filled(self, name: str, fill_value: Any, **kwargs: Any) -> AsyncArray:
+        kwargs.setdefault("chunks", "auto")
+        return await self.create_array(name, fill_value=fill_value, **kwargs)
+
+    async def empty(self, *, name: str, shape: Any, **kwargs: Any) -> AsyncArray:
+        """An array whose elements read as the fill value until written."""
+        return await self._filled(name, kwargs.pop("fill_value", None), shape=shape, **kwargs)
+
+    async def zeros(self, *, name: str, shape: Any, **kwargs: Any) -> AsyncArray:
+        """An array of zeros."""
+        return await self._filled(name, 0, shape=shape, **kwargs)
+
+    async def ones(self, *, name: str, shape: Any, **kwargs: Any) -> AsyncArray:
+        """An array of ones."""
+        return await self._filled(name, 1, shape=shape, **kwargs)
+
+    async def full(self, *, name: str, shape: Any, fill_value: Any, **kwargs: Any) -> AsyncArray:
+        """An array filled with ``fill_value``."""
+        return await self._filled(name, fill_value, shape=shape, **kwargs)
+
+    @staticmethod
+    def _like(data: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not hasattr(data, "shape") or not hasattr(data, "dtype"):
+            data = np.asarray(data)
+        kwargs.setdefault("shape", tuple(data.shape))
+        kwargs.setdefault("dtype", data.dtype)
+        chunks = getattr(data, "chunks", None)
+        if isinstance(chunks, tuple) and all(isinstance(c, int) for c in chunks):
+            kwargs.setdefault("chunks", chunks)
+        return kwargs
+
+    async def empty_like(self, *, name: str, data: Any, **kwargs: Any) -> AsyncArray:
+        """An empty array shaped like ``data``."""
+        return await self.empty(name=name, **self._like(data, kwargs))
+
+    async def zeros_like(self, *, name: str, data: Any, **kwargs: Any) -> AsyncArray:
+        """A zero array shaped like ``data``."""
+        return await self.zeros(name=name, **self._like(data, kwargs))
+
+    async def ones_like(self, *, name: str, data: Any, **kwargs: Any) -> AsyncArray:
+        """An array of ones shaped like ``data``."""
+        return await self.ones(name=name, **self._like(data, kwargs))
+
+    async def full_like(self, *, name: str, data: Any, **kwargs: Any) -> AsyncArray:
+        """An array shaped like ``data`` filled with ``fill_value`` (default: ``data``'s fill value)."""
+        fill_value = kwargs.pop("fill_value", getattr(data, "fill_value", None))
+        return await self.full(name=name, fill_value=fill_value, **self._like(data, kwargs))
+
+    async def create_hierarchy(
+        self, nodes: Mapping[str, NodeMetadata], *, overwrite: bool = False
+    ) -> AsyncIterator[tuple[str, AsyncArray | AsyncGroup]]:
+        """Write many nodes (paths relative to this group) in one concurrent batch; yields ``(path, node)``.
+
+        Missing parents are created; this group itself cannot be named (``""``).
+        """
+        self._check_writable()
+        relative = {normalize_path(p): m for p, m in nodes.items()}
+        if "" in relative:
+            raise ValueError("create_hierarchy on a group: the path '' is the group itself; name members only")
+        for meta in relative.values():
+            if meta.zarr_format != self.zarr_format:
+                raise ValueError(
+                    f"create_hierarchy: a Zarr V{meta.zarr_format} node cannot go into a Zarr V{self.zarr_format} group"
+                )
+        absolute = {join_path(self.path, p): m for p, m in relative.items()}
+        marker = f"{self.path}/" if self.path else ""
+        written = [
+            (path, node)
+            for path, node in await create_nodes(self.store, absolute, overwrite=overwrite)
+            if path != self.path and path.startswith(marker)
+        ]
+        self._remember({path: node.metadata for path, node in written})
+        for path, node in written:
+            yield self._relative(path), node
 
     # -- moving --------------------------------------------------------------------------------------
     async def move(self, source: str, dest: str) -> None:
-        """Move the member ``source`` (and everything below it) to ``dest``, both relative to this group."""
+        """Move the member ``source`` (and everything below it) to ``dest``, both relative to this group.
+
+        Missing parents of ``dest`` are created. The store's rename is used where it has one (local
+        files, memory, zip archives); otherwise the keys are copied and the old ones deleted.
+        zarr-python 3 raises NotImplementedError here.
+        """
         self._check_writable()
         src, dst = self._child_path(source), self._child_path(dest)
-        node = await _node_exists(self.store, src)
+        if dst == src or dst.startswith(f"{src}/"):
+            raise ValueError(f"cannot move {source!r} into itself ({dest!r})")
+        node = await _existing(self.store, src)
         if node is None:
             raise NodeNotFoundError(f"{source!r} is not a member of group {self.name!r}")
-        if await _node_exists(self.store, dst) is not None or not await self.store.is_empty(dst):
+        if await _existing(self.store, dst) is not None or not await self.store.is_empty(dst):
             raise ContainsGroupError(f"cannot move to {dest!r}: something already exists there")
-        await ensure_parents(self.store, dst, self.zarr_format)
+        parents = await ensure_parents(self.store, dst, self.zarr_format)
         try:
             await self.store.rename(src, dst)
         except NotImplementedError:
             keys = [key async for key in self.store.list_prefix(f"{src}/")]
             values = await self.store.get_partial_values([(key, None) for key in keys])
-            pairs = [(dst + key[len(src) :], v) for key, v in zip(keys, values, strict=True) if v is not None]
+            pairs = [(dst + key[len(src):], v) for key, v in zip(keys, values, strict=True) if v is not None]
             await asyncio.gather(*(self.store.set(key, value) for key, value in pairs))
             await delete_node(self.store, src)
+        consolidated = self.consolidated
+        if consolidated is not None:
+            rel_src = self._relative(src)
+            moved = {
+                self._relative(dst) + key[len(rel_src):]: meta
+                for key, meta in consolidated.metadata.items()
+                if key == rel_src or key.startswith(f"{rel_src}/")
+            }
+            updated = self._consolidated_with({rel_src: None})
+            assert updated is not None
+            flat = {**updated.metadata, **moved}
+            flat.update({self._relative(p): GroupMetadata(zarr_format=self.zarr_format) for p in parents
+                         if p != self.path and self._relative(p) not in flat})
+            await self._save_metadata(replace(self.metadata, consolidated_metadata=ConsolidatedMetadata(metadata=flat)))
 
 
-def array_metadata_of(node: AsyncArray | AsyncGroup) -> ArrayMetadata | GroupMetadata:
-    """The metadata object of an engine node."""
-    return node.metadata
+async def _open_member(
+    store: Store, path: str, zarr_format: Literal[2, 3], use_consolidated: bool
+) -> AsyncArray | AsyncGroup | None:
+    try:
+        return await open_node(store, path, zarr_format=zarr_format, use_consolidated=use_consolidated and None)
+    except NodeNotFoundError:
+        return None
