@@ -8,6 +8,7 @@ written (NaN equal to NaN), with the fill value where chunks were never written.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def test_round_trip(case: Case, writer: str, reader: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
-def test_write_empty_chunks_false_stores_no_fill_chunks(zarr_format: int, tmp_path: Path) -> None:
+def test_write_empty_chunks_false_stores_no_fill_chunks(zarr_format: Literal[2, 3], tmp_path: Path) -> None:
     """All-fill chunks are not stored (and a stored chunk overwritten with fill is deleted), like zarr-python 3."""
     import zarr
 
@@ -58,7 +59,7 @@ def test_write_empty_chunks_false_stores_no_fill_chunks(zarr_format: int, tmp_pa
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
-def test_write_empty_chunks_true_stores_fill_chunks(zarr_format: int, tmp_path: Path) -> None:
+def test_write_empty_chunks_true_stores_fill_chunks(zarr_format: Literal[2, 3], tmp_path: Path) -> None:
     path = tmp_path / "a.zarr"
     array = zarrlayered.create_array(str(path), shape=(4,), chunks=(2,), dtype="int8", zarr_format=zarr_format,
                                      config={"write_empty_chunks": True})

@@ -27,7 +27,7 @@ from zarrlayered.core.chunk_key_encodings import (
     parse_chunk_key_encoding,
 )
 from zarrlayered.core.config import config
-from zarrlayered.core.dtypes import DataType, parse_dtype
+from zarrlayered.core.dtypes import DataType, data_type_from_v2, find_object_codec_id, parse_dtype
 from zarrlayered.core.metadata import ArrayMetadata, ArrayV2Metadata, ArrayV3Metadata
 from zarrlayered.errors import MetadataValidationError
 
@@ -55,6 +55,28 @@ def _parse_shape(shape: Any) -> tuple[int, ...]:
     if any(n < 0 for n in parsed):
         raise MetadataValidationError(f"shape must not have negative lengths, got {parsed!r}")
     return parsed
+
+
+def _is_object_dtype(dtype: Any) -> bool:
+    """``object``, ``"O"``, ``"|O"`` or ``np.dtype("O")`` (not ``str``/``bytes``, which name variable-length types)."""
+    if dtype is object:
+        return True
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "O"
+    return isinstance(dtype, str) and dtype in ("O", "|O", "object")
+
+
+def _parse_data_type(dtype: Any, zarr_format: Literal[2, 3], filters: Any) -> DataType:
+    """The data type; a V2 ``dtype=object`` takes its meaning from the object codec in ``filters`` (zarr-python 2)."""
+    if zarr_format == 2 and _is_object_dtype(dtype):
+        codec_id = find_object_codec_id([] if filters in (None, "auto") else _as_list(filters))
+        if codec_id is None:
+            raise MetadataValidationError(
+                f"dtype={dtype!r} needs an object codec in filters= (numcodecs VLenUTF8, VLenBytes, JSON, MsgPack, "
+                "Pickle or VLenArray), or ask for dtype=str / dtype=bytes"
+            )
+        return data_type_from_v2(np.dtype("O"), codec_id)
+    return parse_dtype(dtype, zarr_format)
 
 
 def _is_variable_length(data_type: DataType) -> str | None:
@@ -167,7 +189,7 @@ def build_array_metadata(
     """
     fmt = parse_zarr_format(zarr_format)
     parsed_shape = _parse_shape(shape)
-    data_type = parse_dtype(dtype, fmt)
+    data_type = _parse_data_type(dtype, fmt, filters)
     itemsize = data_type.numpy_dtype.itemsize or 8
     if shards is not None:
         raise MetadataValidationError(
