@@ -183,8 +183,9 @@ async def open_array(
     await _check_free(resolved, node_path, mode)
     if "shape" not in kwargs:
         raise TypeError(f"open_array with mode {mode!r} creates an array, which needs shape=")
-    if kwargs.get("compressor") is not None and parse_zarr_format(zarr_format) == 3:
-        kwargs["compressors"] = kwargs.pop("compressor")
+    if "compressor" in kwargs:  # one codec, or None for none
+        compressor = kwargs.pop("compressor")
+        kwargs["compressors"] = [] if compressor is None else compressor
     return await create_array_node(
         resolved, node_path, overwrite=(mode == "w"), zarr_format=zarr_format,
         write_empty_chunks=write_empty, **_node_kwargs(kwargs),

@@ -639,8 +639,9 @@ class AsyncGroup:
         self._check_writable()
         if kwargs.get("zarr_format") is None:
             kwargs["zarr_format"] = self.zarr_format
-        if kwargs.get("compressor") is not None and kwargs["zarr_format"] == 3:
-            kwargs["compressors"] = kwargs.pop("compressor")
+        if "compressor" in kwargs:  # one codec, or None for none
+            compressor = kwargs.pop("compressor")
+            kwargs["compressors"] = [] if compressor is None else compressor
         config = kwargs.pop("config", None) or {}
         kwargs.setdefault("write_empty_chunks", config.get("write_empty_chunks"))
         array, parents = await _create_array_node(self.store, self._child_path(name), **kwargs)
@@ -706,7 +707,8 @@ class AsyncGroup:
         return kwargs
 
     async def empty_like(self, *, name: str, data: Any, **kwargs: Any) -> AsyncArray:
-        """An empty array shaped like ``data``."""
+        """An empty array shaped like ``data`` (with the fill value of a Zarr array)."""
+        kwargs.setdefault("fill_value", getattr(data, "fill_value", None))
         return await self.empty(name=name, **self._like(data, kwargs))
 
     async def zeros_like(self, *, name: str, data: Any, **kwargs: Any) -> AsyncArray:
