@@ -121,6 +121,21 @@ def _nbytes(data: BytesLike) -> int:
     return len(data) if isinstance(data, bytes) else memoryview(data).nbytes
 
 
+def _encode_wrapped_shard(
+    chain: CodecChain, nested: ShardingCodec, chunk: np.ndarray[Any, Any], spec: ChunkSpec, write_empty_chunks: bool
+) -> BytesLike | None:
+    """Encode a chunk through ``chain`` whose array -> bytes codec is ``nested``, honouring write_empty_chunks."""
+    for codec in chain.array_array:
+        chunk = codec.encode(chunk, spec)
+        spec = codec.resolve_metadata(spec)
+    data: BytesLike | None = nested.encode_or_none(chunk, spec, write_empty_chunks)
+    if data is None:
+        return None
+    for bb in chain.bytes_bytes:
+        data = bb.encode(data, spec)
+    return data
+
+
 @dataclass(frozen=True)
 class ShardingCodec(ArrayBytesCodec):
     """Store a grid of inner chunks, each encoded with ``codecs``, in one shard with an index.
@@ -430,33 +445,35 @@ class ShardingCodec(ArrayBytesCodec):
         cps = self.chunks_per_shard(spec.shape)
         inner = self.inner_spec(spec)
         chain = self.inner_chain(spec)
-        nested = chain.array_bytes if not chain.array_array and not chain.bytes_bytes else None
-        if not isinstance(nested, ShardingCodec):
-            nested = None
+        nested = chain.array_bytes if isinstance(chain.array_bytes, ShardingCodec) else None
+        # zarr-python 3 writes a lone nested sharding codec through its partial-write path (the rules of
+        # this method apply inside it); a nested shard wrapped by other codecs is encoded whole
+        partial = nested is not None and not chain.array_array and not chain.bytes_bytes
         if valid_shape is None:
             valid_shape = tuple(spec.shape)
         # inner chunks intersecting the valid region
         limits = tuple(min(n, -(-max(v, 0) // c)) for n, v, c in zip(cps, valid_shape, self.chunk_shape, strict=True))
         keep = np.zeros(cps, dtype=bool)
         keep[tuple(slice(0, n) for n in limits)] = True
-        if not write_empty_chunks and nested is None:
+        if not write_empty_chunks and not partial:
             keep &= ~empty_chunk_mask(shard, self.chunk_shape, spec.fill_value)
         result: dict[_Coords, bytes] = {}
         for row in np.argwhere(keep):
             coords = tuple(int(x) for x in row)
             origin = tuple(i * c for i, c in zip(coords, self.chunk_shape, strict=True))
             chunk = shard[tuple(slice(o, o + c) for o, c in zip(origin, self.chunk_shape, strict=True))]
-            if nested is not None:
-                # zarr-python 3 writes a nested shard through its partial-write path: same rules inside
+            encoded: BytesLike | None
+            if nested is None:
+                encoded = chain.encode(chunk, inner)
+            elif partial:
                 inner_valid = tuple(
                     min(c, v - o) for c, v, o in zip(self.chunk_shape, valid_shape, origin, strict=True)
                 )
                 encoded = nested.encode_or_none(chunk, inner, write_empty_chunks, valid_shape=inner_valid)
-                if encoded is not None:
-                    result[coords] = encoded
             else:
-                data = chain.encode(chunk, inner)
-                result[coords] = data if isinstance(data, bytes) else bytes(data)
+                encoded = _encode_wrapped_shard(chain, nested, chunk, inner, write_empty_chunks)
+            if encoded is not None:
+                result[coords] = encoded if isinstance(encoded, bytes) else bytes(encoded)
         return result
 
     def encode_or_none(
