@@ -70,7 +70,7 @@ def values(dtype: str, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
         out = np.array([["", "ab", "héllo", "日本", "z"][i % 5] for i in range(n)], dtype="<U5")
     elif dtype.startswith(("M8", "m8")):
         out = (rng.integers(-(10**12), 10**12, n)).astype("<i8").view("<" + dtype)
-        out[-1] = np.datetime64("NaT") if dtype.startswith("M") else np.timedelta64("NaT")
+        out[min(1, n - 1)] = np.datetime64("NaT") if dtype.startswith("M") else np.timedelta64("NaT")
     elif dtype in ("structured", "structured-flat"):
         fields = STRUCTURED if dtype == "structured" else STRUCTURED_FLAT
         out = np.zeros(n, dtype=fields)
@@ -263,6 +263,17 @@ def data_cases() -> Iterator[Case]:
     yield Case("v2-float64-fixedscaleoffset", 2, "float64",
                {"filters": [numcodecs.FixedScaleOffset(offset=0, scale=4, dtype="<f8", astype="<i4")]},
                data="quarters", no_ts="tensorstore's zarr driver supports no filters")
+    # sharding (V3): partial edge shards, the index at either end, inner codecs, missing inner chunks
+    yield Case("v3-sharded-int32", 3, "int32", {"shards": (4, 6)})
+    yield Case("v3-sharded-start-blosc", 3, "float64",
+               {"shards": {"shape": (2, 6), "index_location": "start"},
+                "compressors": {"name": "blosc", "configuration": {"cname": "lz4", "clevel": 5, "shuffle": "shuffle"}}})
+    yield Case("v3-sharded-missing-nan", 3, "float32", {"shards": (4, 6), "fill_value": float("nan")},
+               region=(slice(0, 1), slice(3, 5)))
+    yield Case("v3-sharded-crc32c-transpose", 3, ">i2",
+               {"shards": (4, 3), "compressors": [{"name": "crc32c"}],
+                "filters": [{"name": "transpose", "configuration": {"order": [1, 0]}}]})
+    yield Case("v3-sharded-string", 3, "string", {"shards": (4, 6)}, no_ts=_TS_V3_TYPES)
     # layouts
     for fmt in (2, 3):
         sep = ({"chunk_key_encoding": {"name": "v2", "configuration": {"separator": "/"}}} if fmt == 2 else

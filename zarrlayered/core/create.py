@@ -17,9 +17,16 @@ from zarrlayered.codecs.abc import ArrayArrayCodec, ArrayBytesCodec, BaseCodec, 
 from zarrlayered.codecs.bytes import BytesCodec
 from zarrlayered.codecs.numcodecs_adapter import parse_v2_codec
 from zarrlayered.codecs.registry import parse_codec_v3
+from zarrlayered.codecs.sharding import ShardingCodec
 from zarrlayered.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrlayered.codecs.zstd import ZstdCodec
-from zarrlayered.core.chunk_grids import ChunkGrid, RectilinearChunkGrid, RegularChunkGrid, normalize_chunks
+from zarrlayered.core.chunk_grids import (
+    ChunkGrid,
+    RectilinearChunkGrid,
+    RegularChunkGrid,
+    guess_chunks,
+    normalize_chunks,
+)
 from zarrlayered.core.chunk_key_encodings import (
     ChunkKeyEncoding,
     DefaultChunkKeyEncoding,
@@ -108,6 +115,44 @@ def _chunk_grid(chunks: Any, shape: tuple[int, ...], itemsize: int) -> ChunkGrid
     )
 
 
+#: zarr-python 3 aims inner chunks at 1 MiB when it guesses them for a sharded array.
+_SHARDED_CHUNK_MAX_BYTES = 1024 * 1024
+
+
+def _parse_shards(shards: Any, shape: tuple[int, ...], chunks: Any, itemsize: int) -> tuple[
+    tuple[int, ...], tuple[int, ...], Literal["start", "end"]
+]:
+    """(shard shape, inner chunk shape, index location) from ``shards=`` and ``chunks=``, as zarr-python 3.
+
+    ``shards`` is a shape, ``{"shape": ..., "index_location": "start" | "end"}`` or ``"auto"`` (each axis
+    longer than 8 chunks gets 2 chunks per shard). ``chunks="auto"`` then aims at 1 MiB inner chunks.
+    """
+    if (isinstance(chunks, str) and chunks == "auto") or chunks is None or chunks is True:
+        inner = guess_chunks(shape, itemsize, max_bytes=_SHARDED_CHUNK_MAX_BYTES)
+    else:
+        normalized = normalize_chunks(chunks, shape, itemsize)
+        if not all(isinstance(c, int) for c in normalized):
+            raise MetadataValidationError(f"chunks must be regular when shards= is given, got {chunks!r}")
+        inner = tuple(int(c) for c in normalized)  # type: ignore[arg-type]
+    location: Any = "end"
+    if isinstance(shards, str) and shards == "auto":
+        outer = tuple(c * 2 if n // c > 8 else c for n, c in zip(shape, inner, strict=True))
+    else:
+        if isinstance(shards, Mapping):
+            if "shape" not in shards:
+                raise MetadataValidationError(f"shards as a dict needs a 'shape' key, got {dict(shards)!r}")
+            location = shards.get("index_location") or "end"
+            shards = shards["shape"]
+        outer = _parse_shape(shards)
+    if location not in ("start", "end"):
+        raise MetadataValidationError(f"shards index_location must be 'start' or 'end', got {location!r}")
+    if len(outer) != len(shape) or any(s < 1 for s in outer):
+        raise MetadataValidationError(f"shards must be {len(shape)} positive lengths, got {shards!r}")
+    if any(s % c for s, c in zip(outer, inner, strict=True)):
+        raise MetadataValidationError(f"shards {outer} must be divisible by the chunk shape {inner}")
+    return outer, inner, location
+
+
 def _v3_codecs(
     data_type: DataType, filters: Any, serializer: Any, compressors: Any
 ) -> tuple[BaseCodec, ...]:
@@ -191,11 +236,14 @@ def build_array_metadata(
     parsed_shape = _parse_shape(shape)
     data_type = _parse_data_type(dtype, fmt, filters)
     itemsize = data_type.numpy_dtype.itemsize or 8
+    sharding: tuple[tuple[int, ...], tuple[int, ...], Literal["start", "end"]] | None = None
     if shards is not None:
-        raise MetadataValidationError(
-            "shards= needs the sharding_indexed codec, which this version does not support yet"
-        )
-    grid = _chunk_grid(chunks, parsed_shape, itemsize)
+        if fmt == 2:
+            raise MetadataValidationError(f"Zarr V2 arrays cannot be sharded; got shards={shards!r}")
+        sharding = _parse_shards(shards, parsed_shape, chunks, itemsize)
+        grid: ChunkGrid = RegularChunkGrid(chunk_shape=sharding[0])
+    else:
+        grid = _chunk_grid(chunks, parsed_shape, itemsize)
     attrs = dict(attributes or {})
     if order is not None and order not in ("C", "F"):
         raise MetadataValidationError(f"order must be 'C' or 'F', got {order!r}")
@@ -229,6 +277,8 @@ def build_array_metadata(
         chunk_key_encoding = DefaultChunkKeyEncoding(separator=dimension_separator)
     cke = parse_chunk_key_encoding(chunk_key_encoding) if chunk_key_encoding is not None else DefaultChunkKeyEncoding()
     codecs = _v3_codecs(data_type, filters, serializer, compressors)
+    if sharding is not None:
+        codecs = (ShardingCodec(chunk_shape=sharding[1], codecs=codecs, index_location=sharding[2]),)
     if order == "F":
         raise MetadataValidationError(
             "order='F' is not stored by Zarr V3; add a transpose codec to filters= to store chunks in F order"
