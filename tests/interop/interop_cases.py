@@ -48,7 +48,9 @@ def values(dtype: str, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
     n = int(np.prod(shape))
     rng = np.random.default_rng(sum(map(ord, dtype)))
     out: np.ndarray[Any, Any]
-    if dtype == "bool":
+    if n == 0:
+        out = np.zeros(0, dtype=object if dtype in ("string", "bytes", "json", "msgpack") else DTYPES[dtype].create)
+    elif dtype == "bool":
         out = rng.random(n) > 0.5
     elif dtype in ("string", "vlen-str"):
         out = np.array(_strings(n), dtype=object)
@@ -284,6 +286,9 @@ def data_cases() -> Iterator[Case]:
         yield Case(f"v{fmt}-0d", fmt, "float64", shape=(), chunks=())
         yield Case(f"v{fmt}-0d-string", fmt, "string", shape=(), chunks=(), no_ts=DTYPES["string"].no_ts[fmt])
         yield Case(f"v{fmt}-1d", fmt, "uint16", shape=(11,), chunks=(4,))
+        yield Case(f"v{fmt}-empty", fmt, "int16", shape=(0, 5), chunks=(2, 2))
+        yield Case(f"v{fmt}-chunk-past-shape", fmt, "float32", shape=(3,), chunks=(10,))
+        yield Case(f"v{fmt}-unit-chunks", fmt, "int64", shape=(3, 4), chunks=(1, 1))
         yield Case(f"v{fmt}-3d", fmt, "int8", shape=(3, 4, 5), chunks=(2, 3, 2))
         yield Case(f"v{fmt}-missing-nan", fmt, "float32", {"fill_value": float("nan")}, region=(slice(0, 2),))
         yield Case(f"v{fmt}-missing-int-fill", fmt, "int16", {"fill_value": -7}, region=(slice(2, 4), slice(3, 6)))

@@ -12,7 +12,17 @@ from typing import Any, Literal
 
 import numpy as np
 import pytest
-from interop_cases import READERS, SHAPE, WRITERS, Case, assert_same_values, data_cases, params, skip_reason
+from interop_cases import (
+    READERS,
+    SHAPE,
+    WRITERS,
+    Case,
+    assert_same_values,
+    data_cases,
+    params,
+    skip_reason,
+    values,
+)
 
 import zarrlayered
 
@@ -160,3 +170,22 @@ def test_all_nat_chunks_are_not_stored(dtype: str, tmp_path: Path) -> None:
                                      config={"write_empty_chunks": False})
     array[...] = np.array("NaT", dtype=dtype)
     assert not (path / "c").exists()
+
+
+@pytest.mark.parametrize(("driver", "dtype"), [("zarr", "int16"), ("zarr", "float64"), ("zarr3", "uint32"),
+                                               ("zarr3", "complex64")])
+def test_tensorstore_defaults(driver: str, dtype: str, tmp_path: Path) -> None:
+    """Arrays tensorstore creates with its own defaults (V2: blosc with shuffle -1 and a null fill value;
+    V3: a chunk_key_encoding without configuration, no attributes) read in zarrlayered."""
+    import tensorstore as ts
+
+    path = tmp_path / "a.zarr"
+    store = ts.open({"driver": driver, "kvstore": {"driver": "file", "path": str(path)}}, create=True,
+                    dtype=getattr(ts, dtype), shape=[5, 7], chunk_layout=ts.ChunkLayout(chunk_shape=[2, 3])).result()
+    data = values(dtype, (5, 7))
+    store[:4].write(data[:4]).result()
+    expected = data.copy()
+    expected[4:] = 0
+    array = zarrlayered.open_array(str(path), mode="r")
+    assert array.chunks == (2, 3)
+    np.testing.assert_array_equal(array[...], expected)

@@ -67,6 +67,15 @@ def _calls() -> list[Any]:
         ("v3-blosc-typesize", _call(3, "float64", compressors={"name": "blosc", "configuration": {
             "cname": "lz4", "clevel": 5, "shuffle": "shuffle", "typesize": 8, "blocksize": 0}})),
         ("v3-string-gzip", _call(3, str, compressors={"name": "gzip", "configuration": {"level": 1}})),
+        ("v3-shards", _call(3, "int32", chunks=(2, 3), shards=(4, 6))),
+        ("v3-shards-start", _call(3, "float64", chunks=(2, 3), shards={"shape": (10, 6), "index_location": "start"},
+                                  compressors={"name": "gzip", "configuration": {"level": 1}})),
+        ("v3-shards-auto", {"shape": (100, 30), "chunks": (5, 5), "shards": "auto", "dtype": "uint16",
+                            "zarr_format": 3}),
+        ("v3-shards-auto-chunks", {"shape": (2000, 2000), "shards": (1000, 1000), "dtype": "float32",
+                                   "zarr_format": 3}),
+        ("v3-shards-string-transpose", _call(3, str, chunks=(2, 3), shards=(4, 6),
+                                             filters=[{"name": "transpose", "configuration": {"order": [1, 0]}}])),
         ("v3-bytes-serializer-big", _call(3, ">f8", serializer={"name": "bytes", "configuration": {"endian": "big"}})),
     ]
     return [pytest.param(kwargs, id=name) for name, kwargs in calls]
