@@ -122,13 +122,18 @@ def _nbytes(data: BytesLike) -> int:
 
 
 def _encode_wrapped_shard(
-    chain: CodecChain, nested: ShardingCodec, chunk: np.ndarray[Any, Any], spec: ChunkSpec, write_empty_chunks: bool
+    chain: CodecChain,
+    nested: ShardingCodec,
+    chunk: np.ndarray[Any, Any],
+    spec: ChunkSpec,
+    write_empty_chunks: bool,
+    order: ChunkOrder,
 ) -> BytesLike | None:
     """Encode a chunk through ``chain`` whose array -> bytes codec is ``nested``, honouring write_empty_chunks."""
     for codec in chain.array_array:
         chunk = codec.encode(chunk, spec)
         spec = codec.resolve_metadata(spec)
-    data: BytesLike | None = nested.encode_or_none(chunk, spec, write_empty_chunks)
+    data: BytesLike | None = nested.encode_or_none(chunk, spec, write_empty_chunks, order=order)
     if data is None:
         return None
     for bb in chain.bytes_bytes:
@@ -389,11 +394,10 @@ class ShardingCodec(ArrayBytesCodec):
         present = [(coords, value) for coords, value in present if _nbytes(value) > 0]
         if not present:
             return None
+        wrong = next((coords for coords, _ in present if len(coords) != len(cps)), None)
+        if wrong is not None:
+            raise ValueError(f"sharding_indexed: inner chunk keys must have {len(cps)} coordinates, got {wrong}")
         coords_array = np.array([coords for coords, _ in present], dtype=np.intp).reshape(len(present), len(cps))
-        if coords_array.shape[1] != len(cps) or any(len(c) != len(cps) for c, _ in present):
-            raise ValueError(
-                f"sharding_indexed: inner chunk keys must have {len(cps)} coordinates, got {present[0][0]}"
-            )
         outside = np.any((coords_array < 0) | (coords_array >= np.array(cps, dtype=np.intp)), axis=1)
         if outside.any():
             bad = present[int(np.flatnonzero(outside)[0])][0]
@@ -425,6 +429,7 @@ class ShardingCodec(ArrayBytesCodec):
         write_empty_chunks: bool = False,
         *,
         valid_shape: tuple[int, ...] | None = None,
+        order: ChunkOrder = "morton",
     ) -> dict[_Coords, bytes]:
         """Encode the inner chunks of a whole shard that zarr-python 3 would store.
 
@@ -439,6 +444,8 @@ class ShardingCodec(ArrayBytesCodec):
         valid_shape
             The extent of the shard inside the array (smaller than the shard shape for shards at the
             array's upper edges). Inner chunks wholly outside it are never stored, as in zarr-python 3.
+        order
+            The layout of nested shards (see :meth:`assemble_shard`).
         """
         if tuple(shard.shape) != tuple(spec.shape):
             raise ValueError(f"sharding_indexed: a shard of shape {tuple(spec.shape)} was expected, got {shard.shape}")
@@ -469,9 +476,9 @@ class ShardingCodec(ArrayBytesCodec):
                 inner_valid = tuple(
                     min(c, v - o) for c, v, o in zip(self.chunk_shape, valid_shape, origin, strict=True)
                 )
-                encoded = nested.encode_or_none(chunk, inner, write_empty_chunks, valid_shape=inner_valid)
+                encoded = nested.encode_or_none(chunk, inner, write_empty_chunks, valid_shape=inner_valid, order=order)
             else:
-                encoded = _encode_wrapped_shard(chain, nested, chunk, inner, write_empty_chunks)
+                encoded = _encode_wrapped_shard(chain, nested, chunk, inner, write_empty_chunks, order)
             if encoded is not None:
                 result[coords] = encoded if isinstance(encoded, bytes) else bytes(encoded)
         return result
@@ -489,7 +496,7 @@ class ShardingCodec(ArrayBytesCodec):
 
         See :meth:`encode_chunks` for the parameters; ``order`` is that of :meth:`assemble_shard`.
         """
-        chunks = self.encode_chunks(shard, spec, write_empty_chunks, valid_shape=valid_shape)
+        chunks = self.encode_chunks(shard, spec, write_empty_chunks, valid_shape=valid_shape, order=order)
         return self.assemble_shard(chunks, spec.shape, order=order)
 
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> BytesLike:
