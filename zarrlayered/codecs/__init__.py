@@ -15,6 +15,7 @@ from zarrlayered.codecs.crc32c import Crc32cCodec
 from zarrlayered.codecs.gzip import GzipCodec
 from zarrlayered.codecs.numcodecs_adapter import V2Codec, parse_v2_codec
 from zarrlayered.codecs.registry import get_codec_class, parse_codec_v3, parse_codecs_v3, register_codec
+from zarrlayered.codecs.sharding import ShardingCodec
 from zarrlayered.codecs.transpose import TransposeCodec
 from zarrlayered.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrlayered.codecs.zstd import ZstdCodec
@@ -30,6 +31,7 @@ __all__ = [
     "CodecChain",
     "Crc32cCodec",
     "GzipCodec",
+    "ShardingCodec",
     "TransposeCodec",
     "V2Codec",
     "VLenBytesCodec",
