@@ -285,10 +285,39 @@ def array(data: Any, **kwargs: Any) -> Array:
     return Array(sync(_async.array(_source(data), **kwargs)))
 
 
-def from_array(store: Any = None, *, data: Any, **kwargs: Any) -> Array:
-    """A new array copying ``data`` (numpy or Zarr) with its shape, dtype and, for a Zarr array, its chunks,
-    codecs and fill value (``"keep"``, the default of ``chunks``/``filters``/``compressors``/``serializer``)."""
-    return Array(sync(_async.from_array(store, data=_source(data), **kwargs)))
+def from_array(
+    store: Any = None,
+    *,
+    data: Any,
+    write_data: bool = True,
+    name: str | None = None,
+    chunks: Any = "keep",
+    shards: Any = "keep",
+    filters: Any = "keep",
+    compressors: Any = "keep",
+    serializer: Any = "keep",
+    fill_value: Any = None,
+    order: Literal["C", "F"] | None = None,
+    zarr_format: Format | None = None,
+    attributes: Mapping[str, Any] | None = None,
+    chunk_key_encoding: Any = None,
+    dimension_names: Any = None,
+    storage_options: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    config: Mapping[str, Any] | None = None,
+) -> Array:
+    """A new array copying ``data`` (numpy or Zarr) with its shape and dtype.
+
+    From a Zarr array, ``"keep"`` (the default of ``chunks``, ``shards``, ``filters``, ``compressors`` and
+    ``serializer``) keeps its settings, and its fill value is kept unless ``fill_value`` is given. The other
+    arguments are :func:`create_array`'s.
+    """
+    return Array(sync(_async.from_array(
+        store, data=_source(data), write_data=write_data, name=name, chunks=chunks, shards=shards, filters=filters,
+        compressors=compressors, serializer=serializer, fill_value=fill_value, order=order, zarr_format=zarr_format,
+        attributes=attributes, chunk_key_encoding=chunk_key_encoding, dimension_names=dimension_names,
+        storage_options=storage_options, overwrite=overwrite, config=config,
+    )))
 
 
 def empty(shape: Any, **kwargs: Any) -> Array:

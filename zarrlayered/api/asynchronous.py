@@ -487,7 +487,8 @@ async def from_array(
     overwrite: bool = False,
     **kwargs: Any,
 ) -> AsyncArray:
-    """A new array with ``data``'s shape, dtype and (with ``"keep"``) chunks, codecs and fill value."""
+    """A new array with ``data``'s shape and dtype; from a Zarr array also (with ``"keep"``) its chunks and
+    codecs, and its fill value, chunk key encoding, order (V2) and dimension names unless given."""
     source = data.async_array if hasattr(data, "async_array") else data
     if isinstance(source, AsyncArray):
         if zarr_format is None:
@@ -506,6 +507,14 @@ async def from_array(
                     kwargs[key] = value
                 else:
                     kwargs.pop(key, None)
+        if same and kwargs.get("chunk_key_encoding") is None:
+            kwargs["chunk_key_encoding"] = getattr(source.metadata, "chunk_key_encoding", None)
+            if source.zarr_format == 2:
+                kwargs["chunk_key_encoding"] = {"name": "v2", "separator": source.metadata.dimension_separator}
+        if same and source.zarr_format == 2 and kwargs.get("order") is None:
+            kwargs["order"] = source.order
+        if zarr_format == 3 and kwargs.get("dimension_names") is None:
+            kwargs["dimension_names"] = getattr(source.metadata, "dimension_names", None)
         values = await source.get_selection(Ellipsis, "basic") if write_data else None
         dtype = kwargs.pop("dtype", source.dtype)
         shape = source.shape

@@ -503,7 +503,12 @@ class AsyncGroup:
             raise TypeError("cannot assign a group; use copy() or move() to place groups")
         if isinstance(value, AsyncArray):
             value = await value.get_selection(Ellipsis, "basic")
-        await self.create_array(name, data=np.asarray(value), overwrite=True)
+        self._check_writable()
+        # zarr-python 3 writes it with save_array: create_array's defaults, not Group.create_array's
+        array, parents = await _create_array_node(
+            self.store, self._child_path(name), data=np.asarray(value), overwrite=True, zarr_format=self.zarr_format
+        )
+        self._remember({array.path: array.metadata}, parents)
 
     async def _member_names(self) -> list[str]:
         names = [child async for child in self.store.list_dir(self.path)]
@@ -628,25 +633,31 @@ class AsyncGroup:
         return tuple(await asyncio.gather(*(self.require_group(name) for name in names)))
 
     async def create_array(self, name: str, **kwargs: Any) -> AsyncArray:
-        """Create an array member; keyword arguments as :func:`zarrlayered.create_array`."""
-        for legacy, new in (("compressor", "compressors"), ("dimension_separator", "chunk_key_encoding")):
-            if kwargs.get(legacy) is not None:
-                raise TypeError(f"{legacy}= is not an argument of create_array; use {new}=")
-        return await self.create_dataset(name, **kwargs)
+        """Create an array member; keyword arguments as :func:`zarrlayered.create_array`.
 
-    async def create_dataset(self, name: str, **kwargs: Any) -> AsyncArray:
-        """Create an array (the zarr-python 2 name, which also takes ``compressor=``)."""
+        As zarr-python 3's ``Group.create_array``: ``compressor=`` (one codec or None) is accepted too, and a
+        V2 array without ``compressors`` gets numcodecs' default Blosc compressor.
+        """
         self._check_writable()
         if kwargs.get("zarr_format") is None:
             kwargs["zarr_format"] = self.zarr_format
-        if "compressor" in kwargs:  # one codec, or None for none
-            compressor = kwargs.pop("compressor")
-            kwargs["compressors"] = [] if compressor is None else compressor
+        compressor = kwargs.pop("compressor", "auto")
+        if compressor != "auto":
+            if kwargs.get("compressors", "auto") != "auto":
+                raise ValueError("pass either compressor= or compressors=, not both")
+            kwargs["compressors"] = [] if compressor is None else [compressor]
+        elif kwargs["zarr_format"] == 2 and kwargs.get("compressors", "auto") == "auto":
+            kwargs["compressors"] = [{"id": "blosc"}]
         config = kwargs.pop("config", None) or {}
         kwargs.setdefault("write_empty_chunks", config.get("write_empty_chunks"))
         array, parents = await _create_array_node(self.store, self._child_path(name), **kwargs)
         self._remember({array.path: array.metadata}, parents)
         return array
+
+    async def create_dataset(self, name: str, **kwargs: Any) -> AsyncArray:
+        """Same as :meth:`create_array` (the zarr-python 2 name)."""
+        kwargs.pop("exact", None)
+        return await self.create_array(name, **kwargs)
 
     async def require_array(self, name: str, *, shape: Any, dtype: Any = None, exact: bool = False,
                             **kwargs: Any) -> AsyncArray:
