@@ -42,7 +42,9 @@ def test_documents_are_zarr_pythons(zarr_format: int, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
-@pytest.mark.parametrize(("writer", "reader"), [(zarr, zarrlayered), (zarrlayered, zarr)], ids=["zarr->ours", "ours->zarr"])
+@pytest.mark.parametrize(
+    ("writer", "reader"), [(zarr, zarrlayered), (zarrlayered, zarr)], ids=["zarr->ours", "ours->zarr"]
+)
 def test_each_reads_the_others(writer: ModuleType, reader: ModuleType, zarr_format: int, tmp_path: Path) -> None:
     _write(writer, tmp_path, zarr_format)
     writer.consolidate_metadata(str(tmp_path))

@@ -41,7 +41,9 @@ def test_hierarchy_bytes_are_zarr_pythons(zarr_format: int) -> None:
 
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
-@pytest.mark.parametrize(("writer", "reader"), [(zarr, zarrlayered), (zarrlayered, zarr)], ids=["zarr->ours", "ours->zarr"])
+@pytest.mark.parametrize(
+    ("writer", "reader"), [(zarr, zarrlayered), (zarrlayered, zarr)], ids=["zarr->ours", "ours->zarr"]
+)
 def test_open_detects_the_format(writer: ModuleType, reader: ModuleType, zarr_format: int, tmp_path: Path) -> None:
     _write(writer, str(tmp_path), zarr_format)
     root = reader.open(str(tmp_path), mode="r")  # zarr_format=None
