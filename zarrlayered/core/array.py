@@ -18,6 +18,13 @@ from zarrlayered.core.codec_pipeline import ChunkLayout, read_async, read_sync, 
 from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
 from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
 from zarrlayered.core.metadata import ArrayMetadata
+from zarrlayered.core.sharded_pipeline import (
+    ShardedLayout,
+    read_sharded_async,
+    read_sharded_sync,
+    write_sharded_async,
+    write_sharded_sync,
+)
 from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
 from zarrlayered.core.storage_transformers import apply_storage_transformers, parse_storage_transformers
 from zarrlayered.errors import ReadOnlyError
@@ -80,6 +87,7 @@ class AsyncArray:
             _default_write_empty_chunks() if write_empty_chunks is None else bool(write_empty_chunks)
         )
         self._layout = ChunkLayout.from_metadata(metadata, self.path)
+        self._sharded = ShardedLayout.from_layout(self._layout)
         self._data_store = self._chunk_store(metadata, store, self.path)
 
     @staticmethod
@@ -103,8 +111,8 @@ class AsyncArray:
 
     @property
     def chunks(self) -> tuple[int, ...] | tuple[tuple[int, ...], ...]:
-        """The chunk shape (for a rectilinear grid: the per-axis chunk lengths)."""
-        return self.metadata.chunks
+        """The chunk shape, the inner chunks of a sharded array (for a rectilinear grid: per-axis lengths)."""
+        return getattr(self.metadata, "inner_chunks", self.metadata.chunks)
 
     @property
     def shards(self) -> tuple[int, ...] | None:
@@ -202,7 +210,8 @@ class AsyncArray:
     # -- selections ----------------------------------------------------------------------------------
     def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:
         """The chunk plan of ``selection`` (kinds: getitem, basic, orthogonal, coordinate, vindex, mask, block)."""
-        return get_indexer(selection, self.shape, self.metadata.chunk_grid, kind)
+        grid = self._sharded.grid if self._sharded is not None else self.metadata.chunk_grid
+        return get_indexer(selection, self.shape, grid, kind)
 
     def _new_out(self, indexer: Indexer, out: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
         if out is None:
@@ -224,7 +233,10 @@ class AsyncArray:
         """Read ``selection`` (of ``kind``) into a new array, or into ``out``."""
         indexer = self.indexer(selection, kind)
         result = self._new_out(indexer, out)
-        await read_async(self._data_store, self._layout, list(indexer), result)
+        if self._sharded is not None:
+            await read_sharded_async(self._data_store, self._sharded, list(indexer), result)
+        else:
+            await read_async(self._data_store, self._layout, list(indexer), result)
         return self._result(result)
 
     def get_selection_sync(
@@ -233,7 +245,10 @@ class AsyncArray:
         """:meth:`get_selection` through the store's synchronous path (needs :attr:`sync_path`)."""
         indexer = self.indexer(selection, kind)
         result = self._new_out(indexer, out)
-        read_sync(self._data_store, self._layout, list(indexer), result)
+        if self._sharded is not None:
+            read_sharded_sync(self._data_store, self._sharded, list(indexer), result)
+        else:
+            read_sync(self._data_store, self._layout, list(indexer), result)
         return self._result(result)
 
     async def getitem(self, selection: Any) -> Any:
@@ -252,12 +267,18 @@ class AsyncArray:
     async def set_selection(self, selection: Any, value: Any, kind: str = "getitem") -> None:
         """Write ``value`` (broadcast to the selection's shape) into ``selection`` (of ``kind``)."""
         projections, prepared = self._write_plan(selection, kind, value)
-        await write_async(self._data_store, self._layout, projections, prepared, self.write_empty_chunks)
+        if self._sharded is not None:
+            await write_sharded_async(self._data_store, self._sharded, projections, prepared, self.write_empty_chunks)
+        else:
+            await write_async(self._data_store, self._layout, projections, prepared, self.write_empty_chunks)
 
     def set_selection_sync(self, selection: Any, value: Any, kind: str = "getitem") -> None:
         """:meth:`set_selection` through the store's synchronous path (needs :attr:`sync_path`)."""
         projections, prepared = self._write_plan(selection, kind, value)
-        write_sync(self._data_store, self._layout, projections, prepared, self.write_empty_chunks)
+        if self._sharded is not None:
+            write_sharded_sync(self._data_store, self._sharded, projections, prepared, self.write_empty_chunks)
+        else:
+            write_sync(self._data_store, self._layout, projections, prepared, self.write_empty_chunks)
 
     async def setitem(self, selection: Any, value: Any) -> None:
         """``array[selection] = value`` with numpy semantics."""
@@ -343,6 +364,7 @@ class AsyncArray:
     def _replace_metadata(self, metadata: ArrayMetadata) -> None:
         self.metadata = metadata
         self._layout = ChunkLayout.from_metadata(metadata, self.path)
+        self._sharded = ShardedLayout.from_layout(self._layout)
 
     def _append_plan(self, data: Any, axis: int) -> tuple[np.ndarray[Any, Any], tuple[int, ...], tuple[slice, ...]]:
         arr = np.asarray(data)
