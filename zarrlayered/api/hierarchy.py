@@ -212,7 +212,7 @@ async def _copy_array(
 ) -> tuple[AsyncArray, int]:
     """Write ``source`` into ``dest`` as ``name``; returns the copy and the bytes of data copied."""
     target = join_path(dest.path, name)
-    if not create_kws:
+    if not create_kws and source.zarr_format == dest.zarr_format:
         # Same metadata: the stored chunks are copied as they are (unwritten chunks stay unwritten).
         metadata = source.metadata.update_attributes({}) if without_attrs else source.metadata
         await ensure_parents(dest.store, target, metadata.zarr_format)
@@ -227,7 +227,7 @@ async def _copy_array(
             ))
         await write_documents(dest.store, target, metadata.to_json_bytes())
         return AsyncArray(metadata, dest.store, target, write_empty_chunks=source.write_empty_chunks), source.nbytes
-    kwargs = _array_kwargs(source, create_kws)
+    kwargs = _array_kwargs(source, {"zarr_format": dest.zarr_format, **create_kws})
     if not without_attrs:
         kwargs["attributes"] = {**source.metadata.attributes, **dict(kwargs.get("attributes") or {})}
     copy = await dest.create_array(name, **kwargs)
@@ -313,8 +313,8 @@ async def copy(
     """Copy an array or group (with everything below it) into the group ``dest`` as ``name``.
 
     Works between any two stores. Without ``create_kws`` arrays keep their metadata and their stored
-    chunks are copied as bytes; with them (``chunks=``, ``compressors=``, ``zarr_format=`` ...) arrays are
-    re-encoded. Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2.
+    chunks are copied as bytes; with them (``chunks=``, ``compressors=``, ``zarr_format=`` ...), or into a
+    group of the other Zarr format, arrays are re-encoded (in the format of ``dest`` unless ``zarr_format=``). Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2.
     """
     target = _check_dest(dest)
     _check_if_exists(if_exists)

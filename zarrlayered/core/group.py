@@ -176,6 +176,9 @@ def _complete_hierarchy(nodes: Mapping[str, NodeMetadata]) -> tuple[dict[str, No
 
     Raises ValueError when formats are mixed or an array would hold other nodes.
     """
+    for path, meta in nodes.items():
+        if not isinstance(meta, GroupMetadata | ArrayMetadata):
+            raise TypeError(f"create_hierarchy: the value at {path!r} is not node metadata: {meta!r}")
     formats = {m.zarr_format for m in nodes.values()}
     if len(formats) > 1:
         raise ValueError(
@@ -183,9 +186,6 @@ def _complete_hierarchy(nodes: Mapping[str, NodeMetadata]) -> tuple[dict[str, No
             f"{sorted(p for p, m in nodes.items() if m.zarr_format == 2)} and Zarr V3 nodes "
             f"{sorted(p for p, m in nodes.items() if m.zarr_format == 3)}"
         )
-    for path, meta in nodes.items():
-        if not isinstance(meta, GroupMetadata | ArrayMetadata):
-            raise TypeError(f"create_hierarchy: the value at {path!r} is not node metadata: {meta!r}")
     out = dict(nodes)
     implicit: set[str] = set()
     for path, meta in nodes.items():
