@@ -8,12 +8,14 @@ few plain function calls: no event loop, no thread hop.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from zarrlayered.core.chunk_grids import RectilinearChunkGrid
 from zarrlayered.core.codec_pipeline import ChunkLayout, read_async, read_sync, write_async, write_sync
 from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
 from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
@@ -316,7 +318,7 @@ class AsyncArray:
             raise ValueError(f"resize: new shape {new_shape} must have {self.ndim} dimension(s)")
         if any(n < 0 for n in new_shape):
             raise ValueError(f"resize: new shape {new_shape} has a negative length")
-        metadata = self.metadata.update_shape(new_shape)
+        metadata = self._metadata_for_shape(new_shape)
         grid = self.metadata.chunk_grid
         old_grid_shape = grid.grid_shape(self.shape)
         new_grid_shape = metadata.chunk_grid.grid_shape(new_shape)
@@ -336,6 +338,22 @@ class AsyncArray:
                 region[axis] = slice(new, min(boundary, old))
                 resets.append(tuple(region))
         return metadata, stale, resets
+
+    def _metadata_for_shape(self, new_shape: tuple[int, ...]) -> ArrayMetadata:
+        """The metadata for ``new_shape``; a rectilinear grid grows by repeating each axis's last edge."""
+        grid = self.metadata.chunk_grid
+        if not isinstance(grid, RectilinearChunkGrid):
+            return self.metadata.update_shape(new_shape)
+        axes = []
+        for edges, new in zip(grid.chunk_shapes, new_shape, strict=True):
+            covered = sum(edges)
+            extended = list(edges)
+            if len(edges) > 1:
+                while covered < new:
+                    extended.append(edges[-1])
+                    covered += edges[-1]
+            axes.append(tuple(extended))
+        return replace(self.metadata, shape=new_shape, chunk_grid=RectilinearChunkGrid(chunk_shapes=tuple(axes)))
 
     async def resize(self, new_shape: tuple[int, ...] | int) -> AsyncArray:
         """Change the shape; chunks entirely outside the new shape are deleted. Returns ``self``."""
