@@ -8,9 +8,9 @@ few plain function calls: no event loop, no thread hop.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -20,6 +20,7 @@ from zarrlayered.core.codec_pipeline import ChunkLayout, read_async, read_sync, 
 from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
 from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
 from zarrlayered.core.metadata import ArrayMetadata
+from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
 from zarrlayered.core.sharded_pipeline import (
     ShardedLayout,
     read_sharded_async,
@@ -27,7 +28,6 @@ from zarrlayered.core.sharded_pipeline import (
     write_sharded_async,
     write_sharded_sync,
 )
-from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
 from zarrlayered.core.storage_transformers import apply_storage_transformers, parse_storage_transformers
 from zarrlayered.errors import ReadOnlyError
 from zarrlayered.info import ArrayInfo
@@ -353,7 +353,8 @@ class AsyncArray:
                     extended.append(edges[-1])
                     covered += edges[-1]
             axes.append(tuple(extended))
-        return replace(self.metadata, shape=new_shape, chunk_grid=RectilinearChunkGrid(chunk_shapes=tuple(axes)))
+        grown = RectilinearChunkGrid(chunk_shapes=tuple(axes))
+        return replace(self.metadata, shape=new_shape, chunk_grid=grown)  # type: ignore[type-var]
 
     async def resize(self, new_shape: tuple[int, ...] | int) -> AsyncArray:
         """Change the shape; chunks entirely outside the new shape are deleted. Returns ``self``."""

@@ -35,6 +35,9 @@ from zarrlayered.core.codec_pipeline import (
 )
 from zarrlayered.stores.abc import ByteRequest, RangeByteRequest, Store
 
+#: Projections of one shard, each with its inner chunk's coordinates within the shard.
+ShardWork = list[tuple[tuple[int, ...], Projection]]
+
 __all__ = ["ShardedLayout", "read_sharded_async", "read_sharded_sync", "write_sharded_async", "write_sharded_sync"]
 
 #: Two wanted byte ranges closer than this are fetched as one request.
@@ -93,9 +96,9 @@ class ShardedLayout:
         local = tuple(c % n for c, n in zip(inner_coords, self.chunks_per_shard, strict=True))
         return shard, local
 
-    def group(self, projections: Iterable[Projection]) -> dict[tuple[int, ...], list[tuple[tuple[int, ...], Projection]]]:
+    def group(self, projections: Iterable[Projection]) -> dict[tuple[int, ...], ShardWork]:
         """Projections grouped by shard, each with its inner chunk's local coordinates."""
-        groups: dict[tuple[int, ...], list[tuple[tuple[int, ...], Projection]]] = defaultdict(list)
+        groups: dict[tuple[int, ...], ShardWork] = defaultdict(list)
         for proj in projections:
             shard, local = self.shard_of(proj.chunk_coords)
             groups[shard].append((local, proj))
@@ -179,7 +182,7 @@ async def read_sharded_async(
 ) -> None:
     """Read the inner chunks of ``projections`` into ``out``, every shard concurrently."""
 
-    async def one_shard(shard: tuple[int, ...], wanted: list[tuple[tuple[int, ...], Projection]]) -> None:
+    async def one_shard(shard: tuple[int, ...], wanted: ShardWork) -> None:
         key = layout.outer.key_for(shard)
         raw_index = await store.get(key, layout.index_request)
         if raw_index is None:
@@ -200,7 +203,7 @@ async def read_sharded_async(
 def _new_shard(
     layout: ShardedLayout,
     shard: tuple[int, ...],
-    wanted: list[tuple[tuple[int, ...], Projection]],
+    wanted: ShardWork,
     value: Any,
     existing: bytes | None,
     write_empty: bool,
@@ -220,7 +223,7 @@ def _new_shard(
     return layout.codec.assemble_shard(chunks, layout.shard_shape)
 
 
-def _whole(layout: ShardedLayout, shard: tuple[int, ...], wanted: list[tuple[tuple[int, ...], Projection]]) -> bool:
+def _whole(layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork) -> bool:
     return len(wanted) == layout.inner_chunks_in_array(shard) and all(p.is_complete_chunk for _, p in wanted)
 
 
@@ -252,7 +255,7 @@ async def write_sharded_async(
     loop = asyncio.get_running_loop()
     from zarrlayered.core.sync import executor
 
-    async def one_shard(shard: tuple[int, ...], wanted: list[tuple[tuple[int, ...], Projection]]) -> None:
+    async def one_shard(shard: tuple[int, ...], wanted: ShardWork) -> None:
         key = layout.outer.key_for(shard)
         if _whole(layout, shard, wanted):
             data = await loop.run_in_executor(executor(), _new_shard, layout, shard, wanted, value, None, write_empty)
