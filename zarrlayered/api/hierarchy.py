@@ -314,7 +314,8 @@ async def copy(
 
     Works between any two stores. Without ``create_kws`` arrays keep their metadata and their stored
     chunks are copied as bytes; with them (``chunks=``, ``compressors=``, ``zarr_format=`` ...), or into a
-    group of the other Zarr format, arrays are re-encoded (in the format of ``dest`` unless ``zarr_format=``). Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2.
+    group of the other Zarr format, arrays are re-encoded (in the format of ``dest`` unless ``zarr_format=``).
+    Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2.
     """
     target = _check_dest(dest)
     _check_if_exists(if_exists)
