@@ -119,3 +119,14 @@ def test_v2_codec_spellings_zarr_python_3_refuses(ours: dict[str, Any], theirs: 
     """Codec spellings zarr-python 3 does not take for V2 give the document of the spelling it takes."""
     base = _call(2, "int32")
     assert _documents(zarrlayered, base | ours) == _documents(zarr, base | theirs)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_v3_order_is_ignored_with_a_warning(order: str) -> None:
+    """zarr-python 3 takes order= for V3 arrays, warns and stores nothing of it; so do we."""
+    kwargs = _call(3, order=order)
+    theirs = _documents(zarr, kwargs)
+    store: dict[str, Any] = {}
+    with pytest.warns(RuntimeWarning, match="no effect on Zarr V3"):
+        zarrlayered.create_array(store, **kwargs)
+    assert store == theirs

@@ -7,6 +7,7 @@ bytes), the data type's default fill value, the ``default`` chunk key encoding w
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -279,9 +280,13 @@ def build_array_metadata(
     codecs = _v3_codecs(data_type, filters, serializer, compressors)
     if sharding is not None:
         codecs = (ShardingCodec(chunk_shape=sharding[1], codecs=codecs, index_location=sharding[2]),)
-    if order == "F":
-        raise MetadataValidationError(
-            "order='F' is not stored by Zarr V3; add a transpose codec to filters= to store chunks in F order"
+    if order is not None:
+        # zarr-python 3 accepts order= for V3 arrays and ignores it, with a warning
+        warnings.warn(
+            f"order={order!r} has no effect on Zarr V3 arrays (their chunks are stored in C order); add a "
+            "transpose codec to filters= to store chunks in another order",
+            RuntimeWarning,
+            stacklevel=2,
         )
     return ArrayV3Metadata(
         shape=parsed_shape,
