@@ -155,3 +155,27 @@ def test_nan_infinity_written_as_strings(tmp_path: Path) -> None:
             text = (path / (".zarray" if fmt == 2 else "zarr.json")).read_text()
             assert json.loads(text)["fill_value"] == token
             assert f'"fill_value": "{token}"' in text
+
+
+@pytest.mark.parametrize(
+    ("dtype", "filters", "expected"),
+    [
+        pytest.param("|S3", None, b"", id="fixed-bytes"),
+        pytest.param("<U2", None, "", id="fixed-unicode"),
+        pytest.param("|O", [{"id": "vlen-utf8"}], "", id="vlen-utf8"),
+        pytest.param("|O", [{"id": "vlen-bytes"}], b"", id="vlen-bytes"),
+        pytest.param("|O", [{"id": "json2", "encoding": "utf-8"}], None, id="json"),
+    ],
+)
+def test_v2_historic_zero_fill_on_string_and_object_arrays(
+    dtype: str, filters: Any, expected: Any, tmp_path: Path
+) -> None:
+    """zarr-python 2 wrote ``"fill_value": 0`` for string and object arrays; zarr-python 3.1 rejects it (fixed-length)
+    or reads the string "0"; we read it as the empty value of the type (None for other objects)."""
+    path = tmp_path / "a.zarr"
+    document = {"zarr_format": 2, "shape": [4], "chunks": [2], "dtype": dtype, "fill_value": 0,
+                "order": "C", "filters": filters, "compressor": None}
+    _write(path, ".zarray", document)
+    array = zarrlayered.open_array(str(path), mode="r")
+    assert array.fill_value == expected and isinstance(array.fill_value, type(expected))
+    assert array[...].tolist() == [expected] * 4
