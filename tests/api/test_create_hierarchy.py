@@ -7,6 +7,7 @@ import asyncio
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 import zarr
 from zarr.core.group import GroupMetadata as TheirGroupMetadata
@@ -134,3 +135,13 @@ def test_all_documents_are_written_in_one_concurrent_batch() -> None:
     created = list(zarrlayered.create_hierarchy(store=store, nodes=nodes))
     assert len(created) == 1 + 5 + 20  # root, 5 implicit groups, 20 arrays
     assert store.most_in_flight == 26  # every document at once: one round trip, not 26
+
+
+def test_save_many_writes_the_arrays_concurrently() -> None:
+    store = _SlowStore(MemoryStore())
+    arrays = {f"set{i}/values": np.arange(4) * i for i in range(6)}
+    group = zarrlayered.save_many(store, arrays)
+    assert isinstance(group, zarrlayered.Group)
+    assert sorted(group.group_keys()) == [f"set{i}" for i in range(6)]
+    assert group["set5/values"][:].tolist() == [0, 5, 10, 15]
+    assert store.most_in_flight >= 6  # the six arrays were written side by side, not one after the other
