@@ -265,6 +265,17 @@ def data_cases() -> Iterator[Case]:
     yield Case("v2-float64-fixedscaleoffset", 2, "float64",
                {"filters": [numcodecs.FixedScaleOffset(offset=0, scale=4, dtype="<f8", astype="<i4")]},
                data="quarters", no_ts="tensorstore's zarr driver supports no filters")
+    yield Case("v2-int32-delta-F-blosc", 2, "int32",
+               {"filters": [numcodecs.Delta(dtype="<i4")], "order": "F",
+                "compressors": {"id": "blosc", "cname": "zstd", "clevel": 1, "shuffle": 2, "blocksize": 0}},
+               no_ts="tensorstore's zarr driver supports no filters")
+    yield Case("v2-float64-fixedscaleoffset-F", 2, "float64",
+               {"filters": [numcodecs.FixedScaleOffset(offset=0, scale=4, dtype="<f8", astype="<i2")], "order": "F"},
+               data="quarters", no_ts="tensorstore's zarr driver supports no filters")
+    yield Case("v3-transpose-3d", 3, "uint16",
+               {"filters": [{"name": "transpose", "configuration": {"order": [2, 0, 1]}}]},
+               shape=(3, 4, 5), chunks=(2, 3, 2))
+    yield Case("v2-order-F-3d", 2, ">f4", {"order": "F"}, shape=(3, 4, 5), chunks=(2, 3, 2))
     # sharding (V3): partial edge shards, the index at either end, inner codecs, missing inner chunks
     yield Case("v3-sharded-int32", 3, "int32", {"shards": (4, 6)})
     yield Case("v3-sharded-start-blosc", 3, "float64",
