@@ -21,7 +21,8 @@ import numpy as np
 
 from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.create import parse_zarr_format
-from zarrlayered.core.group import AsyncGroup, create_array_node, open_node
+from zarrlayered.core.group import AsyncGroup, open_node
+from zarrlayered.core.hierarchy import create_array_node
 from zarrlayered.core.nodes import normalize_path
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError, ReadOnlyError
 from zarrlayered.stores.abc import Store
@@ -510,7 +511,8 @@ async def from_array(
         if same and kwargs.get("chunk_key_encoding") is None:
             kwargs["chunk_key_encoding"] = getattr(source.metadata, "chunk_key_encoding", None)
             if source.zarr_format == 2:
-                kwargs["chunk_key_encoding"] = {"name": "v2", "separator": source.metadata.dimension_separator}
+                separator = getattr(source.metadata, "dimension_separator", ".")
+                kwargs["chunk_key_encoding"] = {"name": "v2", "separator": separator}
         if same and source.zarr_format == 2 and kwargs.get("order") is None:
             kwargs["order"] = source.order
         if zarr_format == 3 and kwargs.get("dimension_names") is None:

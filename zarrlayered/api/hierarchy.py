@@ -18,7 +18,8 @@ import numpy as np
 
 from zarrlayered.api.asynchronous import open_group, resolve_store
 from zarrlayered.core.array import AsyncArray
-from zarrlayered.core.group import AsyncGroup, create_nodes, ensure_parents
+from zarrlayered.core.group import AsyncGroup, create_nodes
+from zarrlayered.core.hierarchy import ensure_parents
 from zarrlayered.core.metadata import ConsolidatedMetadata, GroupMetadata, NodeMetadata
 from zarrlayered.core.nodes import join_path, normalize_path, write_documents
 from zarrlayered.errors import ZarrlayeredError

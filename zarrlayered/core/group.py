@@ -17,7 +17,16 @@ from typing import Any, Literal
 import numpy as np
 
 from zarrlayered.core.array import AsyncArray
-from zarrlayered.core.create import build_array_metadata, parse_zarr_format
+from zarrlayered.core.create import parse_zarr_format
+from zarrlayered.core.hierarchy import (
+    create_array_node,
+    create_array_node_with_parents,
+    delete_node,
+    ensure_parents,
+    existing_node,
+    prepare_node_path,
+    write_hierarchy,
+)
 from zarrlayered.core.metadata import (
     ArrayMetadata,
     ConsolidatedMetadata,
@@ -46,7 +55,7 @@ logger = logging.getLogger("zarrlayered.group")
 _ZMETADATA = ".zmetadata"
 
 
-def node_from_metadata(metadata: NodeMetadata, store: Store, path: str) -> AsyncArray | AsyncGroup:
+def node_from_metadata(metadata: ArrayMetadata | GroupMetadata, store: Store, path: str) -> AsyncArray | AsyncGroup:
     """The engine object for a node's metadata."""
     if isinstance(metadata, GroupMetadata):
         return AsyncGroup(metadata, store, path)
@@ -76,164 +85,12 @@ async def open_node(
     return node_from_metadata(metadata, store, path)
 
 
-async def _existing(store: Store, path: str, zarr_format: Literal[2, 3] | None = None) -> NodeMetadata | None:
-    try:
-        return parse_node_metadata(await read_documents(store, path, zarr_format), path=path)
-    except NodeNotFoundError:
-        return None
-
-
-async def delete_node(store: Store, path: str) -> None:
-    """Delete the node at ``path`` and everything below it."""
-    if path:
-        await store.delete_dir(path)
-    else:
-        await store.clear()
-
-
-def _ancestors(path: str) -> list[str]:
-    """``"a/b/c"`` -> ``["", "a", "a/b"]``."""
-    if not path:
-        return []
-    parts = path.split("/")[:-1]
-    return ["/".join(parts[:i]) for i in range(len(parts) + 1)]
-
-
-async def ensure_parents(store: Store, path: str, zarr_format: Literal[2, 3]) -> list[str]:
-    """Write group metadata for every missing ancestor of ``path``, as zarr-python 3 does; returns them.
-
-    Raises ContainsArrayError when an ancestor is an array.
-    """
-    ancestors = _ancestors(path)
-    found = await asyncio.gather(*(_existing(store, a) for a in ancestors))
-    for ancestor, meta in zip(ancestors, found, strict=True):
-        if meta is not None and not isinstance(meta, GroupMetadata):
-            raise ContainsArrayError(f"cannot create a node below {ancestor!r}: an array is there")
-    missing = [a for a, meta in zip(ancestors, found, strict=True) if meta is None]
-    group = GroupMetadata(zarr_format=zarr_format)
-    await asyncio.gather(*(write_documents(store, a, group.to_json_bytes()) for a in missing))
-    return missing
-
-
-def _exists_error(path: str, existing: NodeMetadata) -> ContainsArrayError | ContainsGroupError:
-    group = isinstance(existing, GroupMetadata)
-    kind = ContainsGroupError if group else ContainsArrayError
-    what = "a group" if group else "an array"
-    return kind(f"{what} already exists at {path!r}; pass overwrite=True (or mode='w') to replace it")
-
-
-async def _prepare_node_path(store: Store, path: str, overwrite: bool, zarr_format: Literal[2, 3]) -> list[str]:
-    """Clear the way for a new node at ``path``; returns the parent groups written."""
-    if store.read_only:
-        raise ReadOnlyError(f"cannot create a node at {path!r}: the store is read-only")
-    existing = await _existing(store, path)
-    if existing is not None:
-        if not overwrite:
-            raise _exists_error(path, existing)
-        await delete_node(store, path)
-    elif overwrite and not await store.is_empty(path):
-        await delete_node(store, path)
-    return await ensure_parents(store, path, zarr_format)
-
-
-async def create_array_node(
-    store: Store, path: str, *, overwrite: bool = False, data: Any = None, write_empty_chunks: bool | None = None,
-    **kwargs: Any,
-) -> AsyncArray:
-    """Create an array at ``path`` from ``create_array``'s keyword arguments (and write ``data``)."""
-    array, _ = await _create_array_node(store, path, overwrite=overwrite, data=data,
-                                        write_empty_chunks=write_empty_chunks, **kwargs)
-    return array
-
-
-async def _create_array_node(
-    store: Store, path: str, *, overwrite: bool = False, data: Any = None, write_empty_chunks: bool | None = None,
-    **kwargs: Any,
-) -> tuple[AsyncArray, list[str]]:
-    path = normalize_path(path)
-    if data is not None:
-        arr = data if isinstance(data, np.ndarray) else np.asarray(data)
-        if kwargs.get("shape") is None:
-            kwargs["shape"] = arr.shape
-        if kwargs.get("dtype") is None:
-            kwargs["dtype"] = arr.dtype if arr.dtype != object else str
-    if kwargs.get("dtype") is None:
-        kwargs["dtype"] = "float64"
-    metadata = build_array_metadata(**kwargs)
-    parents = await _prepare_node_path(store, path, overwrite, metadata.zarr_format)
-    await write_documents(store, path, metadata.to_json_bytes())
-    array = AsyncArray(metadata, store, path, write_empty_chunks=write_empty_chunks)
-    if data is not None:
-        await array.set_selection(Ellipsis, arr, "basic")
-    return array, parents
-
-
-# -- create_hierarchy ------------------------------------------------------------------------------------
-
-
-def _complete_hierarchy(nodes: Mapping[str, NodeMetadata]) -> tuple[dict[str, NodeMetadata], set[str]]:
-    """Add the implicit parent groups of ``nodes``; returns (all nodes, the implicit paths).
-
-    Raises ValueError when formats are mixed or an array would hold other nodes.
-    """
-    for path, meta in nodes.items():
-        if not isinstance(meta, GroupMetadata | ArrayMetadata):
-            raise TypeError(f"create_hierarchy: the value at {path!r} is not node metadata: {meta!r}")
-    formats = {m.zarr_format for m in nodes.values()}
-    if len(formats) > 1:
-        raise ValueError(
-            "create_hierarchy: all nodes must share one zarr_format; got Zarr V2 nodes "
-            f"{sorted(p for p, m in nodes.items() if m.zarr_format == 2)} and Zarr V3 nodes "
-            f"{sorted(p for p, m in nodes.items() if m.zarr_format == 3)}"
-        )
-    out = dict(nodes)
-    implicit: set[str] = set()
-    for path, meta in nodes.items():
-        for ancestor in _ancestors(path):
-            if ancestor not in out:
-                out[ancestor] = GroupMetadata(zarr_format=meta.zarr_format)
-                implicit.add(ancestor)
-            elif not isinstance(out[ancestor], GroupMetadata):
-                raise ValueError(
-                    f"create_hierarchy: the node at {ancestor!r} would contain {path!r}, but it is an array; "
-                    "only groups contain other nodes"
-                )
-    return out, implicit
-
-
 async def create_nodes(
-    store: Store, nodes: Mapping[str, NodeMetadata], *, overwrite: bool = False
+    store: Store, nodes: Mapping[str, ArrayMetadata | GroupMetadata], *, overwrite: bool = False
 ) -> list[tuple[str, AsyncArray | AsyncGroup]]:
-    """Write a whole hierarchy (path -> metadata, paths from the store's root) in one concurrent batch.
-
-    Missing parent groups are added (existing ones are left as they are); with ``overwrite=False`` an
-    existing node at a given path is a ContainsArrayError / ContainsGroupError, with ``overwrite=True`` it
-    is deleted first. Returns ``(path, node)`` for every node written, parents before children.
-    """
-    if store.read_only:
-        raise ReadOnlyError(f"create_hierarchy: {store!r} is read-only")
-    normalized = {normalize_path(p): m for p, m in nodes.items()}
-    if not normalized:
-        return []
-    complete, implicit = _complete_hierarchy(normalized)
-    paths = sorted(complete, key=lambda p: (p.count("/") if p else -1, p))
-    found = await asyncio.gather(*(_existing(store, p) for p in paths))
-    existing = dict(zip(paths, found, strict=True))
-    keep = {p for p in implicit if isinstance(existing[p], GroupMetadata)}
-    for path in implicit - keep:
-        if existing[path] is not None:
-            raise ContainsArrayError(f"create_hierarchy: an array is at {path!r}, where a parent group must be")
-    explicit = [p for p in paths if p not in implicit]
-    if overwrite:
-        await asyncio.gather(*(delete_node(store, p) for p in explicit if existing[p] is not None))
-    else:
-        for path in explicit:
-            meta = existing[path]
-            if meta is not None:
-                raise _exists_error(path, meta)
-    written = [p for p in paths if p not in keep]
-    await asyncio.gather(*(write_documents(store, p, complete[p].to_json_bytes()) for p in written))
-    return [(p, node_from_metadata(complete[p], store, p)) for p in written]
+    """:func:`~zarrlayered.core.hierarchy.write_hierarchy`, returning the engine's nodes."""
+    written = await write_hierarchy(store, nodes, overwrite=overwrite)
+    return [(path, node_from_metadata(meta, store, path)) for path, meta in written]
 
 
 # -- the group -------------------------------------------------------------------------------------------
@@ -291,7 +148,7 @@ class AsyncGroup:
         path = normalize_path(path)
         fmt = parse_zarr_format(zarr_format)
         metadata = GroupMetadata(attributes=dict(attributes or {}), zarr_format=fmt)
-        parents = await _prepare_node_path(store, path, overwrite, fmt)
+        parents = await prepare_node_path(store, path, overwrite, fmt)
         await write_documents(store, path, metadata.to_json_bytes())
         return cls(metadata, store, path), parents
 
@@ -488,7 +345,7 @@ class AsyncGroup:
         """Delete the member at ``name`` and everything below it; KeyError when missing."""
         self._check_writable()
         path = self._child_path(name)
-        if self.consolidated is None and await _existing(self.store, path) is None:
+        if self.consolidated is None and await existing_node(self.store, path) is None:
             raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r}")
         if self.consolidated is not None and self._from_consolidated(self._relative(path)) is None:
             raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r} (consolidated metadata)")
@@ -505,7 +362,7 @@ class AsyncGroup:
             value = await value.get_selection(Ellipsis, "basic")
         self._check_writable()
         # zarr-python 3 writes it with save_array: create_array's defaults, not Group.create_array's
-        array, parents = await _create_array_node(
+        array, parents = await create_array_node_with_parents(
             self.store, self._child_path(name), data=np.asarray(value), overwrite=True, zarr_format=self.zarr_format
         )
         self._remember({array.path: array.metadata}, parents)
@@ -650,7 +507,7 @@ class AsyncGroup:
             kwargs["compressors"] = [{"id": "blosc"}]
         config = kwargs.pop("config", None) or {}
         kwargs.setdefault("write_empty_chunks", config.get("write_empty_chunks"))
-        array, parents = await _create_array_node(self.store, self._child_path(name), **kwargs)
+        array, parents = await create_array_node_with_parents(self.store, self._child_path(name), **kwargs)
         self._remember({array.path: array.metadata}, parents)
         return array
 
@@ -686,25 +543,21 @@ class AsyncGroup:
         """Same as :meth:`require_array` (the zarr-python 2 name)."""
         return await self.require_array(name, shape=shape, **kwargs)
 
-    async def _filled(self, name: str, fill_value: Any, **kwargs: Any) -> AsyncArray:
-        kwargs.setdefault("chunks", "auto")
-        return await self.create_array(name, fill_value=fill_value, **kwargs)
-
     async def empty(self, *, name: str, shape: Any, **kwargs: Any) -> AsyncArray:
         """An array whose elements read as the fill value until written."""
-        return await self._filled(name, kwargs.pop("fill_value", None), shape=shape, **kwargs)
+        return await self.create_array(name, shape=shape, **kwargs)
 
     async def zeros(self, *, name: str, shape: Any, **kwargs: Any) -> AsyncArray:
         """An array of zeros."""
-        return await self._filled(name, 0, shape=shape, **kwargs)
+        return await self.create_array(name, shape=shape, **{**kwargs, "fill_value": 0})
 
     async def ones(self, *, name: str, shape: Any, **kwargs: Any) -> AsyncArray:
         """An array of ones."""
-        return await self._filled(name, 1, shape=shape, **kwargs)
+        return await self.create_array(name, shape=shape, **{**kwargs, "fill_value": 1})
 
     async def full(self, *, name: str, shape: Any, fill_value: Any, **kwargs: Any) -> AsyncArray:
         """An array filled with ``fill_value``."""
-        return await self._filled(name, fill_value, shape=shape, **kwargs)
+        return await self.create_array(name, shape=shape, fill_value=fill_value, **kwargs)
 
     @staticmethod
     def _like(data: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -774,10 +627,10 @@ class AsyncGroup:
         src, dst = self._child_path(source), self._child_path(dest)
         if dst == src or dst.startswith(f"{src}/"):
             raise ValueError(f"cannot move {source!r} into itself ({dest!r})")
-        node = await _existing(self.store, src)
+        node = await existing_node(self.store, src)
         if node is None:
             raise NodeNotFoundError(f"{source!r} is not a member of group {self.name!r}")
-        if await _existing(self.store, dst) is not None or not await self.store.is_empty(dst):
+        if await existing_node(self.store, dst) is not None or not await self.store.is_empty(dst):
             raise ContainsGroupError(f"cannot move to {dest!r}: something already exists there")
         parents = await ensure_parents(self.store, dst, self.zarr_format)
         try:
@@ -788,26 +641,24 @@ class AsyncGroup:
             pairs = [(dst + key[len(src):], v) for key, v in zip(keys, values, strict=True) if v is not None]
             await asyncio.gather(*(self.store.set(key, value) for key, value in pairs))
             await delete_node(self.store, src)
-        consolidated = self.consolidated
-        if consolidated is not None:
-            rel_src = self._relative(src)
-            moved = {
-                self._relative(dst) + key[len(rel_src):]: meta
-                for key, meta in consolidated.metadata.items()
-                if key == rel_src or key.startswith(f"{rel_src}/")
+        if self.consolidated is not None:  # saved at once, as a delete is
+            rel_src, rel_dst = self._relative(src), self._relative(dst)
+            entries: dict[str, ArrayMetadata | GroupMetadata | None] = {
+                self._relative(p): GroupMetadata(zarr_format=self.zarr_format) for p in parents if p != self.path
             }
-            updated = self._consolidated_with({rel_src: None})
-            assert updated is not None
-            flat = {**updated.metadata, **moved}
-            flat.update({self._relative(p): GroupMetadata(zarr_format=self.zarr_format) for p in parents
-                         if p != self.path and self._relative(p) not in flat})
-            await self._save_metadata(replace(self.metadata, consolidated_metadata=ConsolidatedMetadata(metadata=flat)))
+            entries[rel_src] = None
+            entries.update({
+                rel_dst + key[len(rel_src):]: meta for key, meta in self.consolidated.metadata.items()
+                if key == rel_src or key.startswith(f"{rel_src}/")
+            })
+            await self._save_metadata(replace(self.metadata, consolidated_metadata=self._consolidated_with(entries)))
 
 
 async def _open_member(
     store: Store, path: str, zarr_format: Literal[2, 3], use_consolidated: bool
 ) -> AsyncArray | AsyncGroup | None:
+    consolidated = None if use_consolidated else False
     try:
-        return await open_node(store, path, zarr_format=zarr_format, use_consolidated=use_consolidated and None)
+        return await open_node(store, path, zarr_format=zarr_format, use_consolidated=consolidated)
     except NodeNotFoundError:
         return None
