@@ -392,6 +392,11 @@ def read_tensorstore(path: Path, case: Case) -> Any:
 
 def assert_same_values(actual: Any, expected: np.ndarray[Any, Any], case: Case) -> None:
     """Values equal (NaN equal to NaN); strings and objects compared as Python lists."""
+    if isinstance(expected, np.generic):
+        expected = np.asarray(expected)
+    if not isinstance(expected, np.ndarray):  # one element of an object array
+        assert actual == expected, (actual, expected)
+        return
     actual = np.asarray(actual)
     assert actual.shape == expected.shape, (actual.shape, expected.shape)
     if expected.dtype == object or actual.dtype.kind in "OT":

@@ -189,3 +189,27 @@ def test_tensorstore_defaults(driver: str, dtype: str, tmp_path: Path) -> None:
     array = zarrlayered.open_array(str(path), mode="r")
     assert array.chunks == (2, 3)
     np.testing.assert_array_equal(array[...], expected)
+
+
+SELECTIONS = [np.s_[1:4, ::2], np.s_[-1], np.s_[::-1, 3], np.s_[..., 2:6:3], np.s_[2, 5], np.s_[0:0]]
+
+
+@pytest.mark.parametrize("writer", ["zarr3", "tensorstore"])
+@pytest.mark.parametrize("case", params(c for c in data_cases() if c.shape == SHAPE and (
+    c.id.endswith(("-default", "-order-F", "-transpose")) or c.region is not None or "sharded" in c.id)))
+def test_partial_reads_of_foreign_arrays(case: Case, writer: str, tmp_path: Path) -> None:
+    """Slices, steps, negative steps, single elements, orthogonal and coordinate selections of arrays another
+    library wrote."""
+    reason = skip_reason(case, writer, "zarrlayered")
+    if reason is not None:
+        pytest.skip(reason)
+    path = tmp_path / "a.zarr"
+    WRITERS[writer](path, case)
+    array = zarrlayered.open_array(str(path), mode="r")
+    expected = case.expected()
+    for selection in SELECTIONS:
+        assert_same_values(array[selection], expected[selection], case)
+    rows, cols = np.array([4, 0, 2]), np.array([6, 0, 1])
+    assert_same_values(array.vindex[rows, cols], expected[rows, cols], case)
+    assert_same_values(array.oindex[rows, cols], expected[np.ix_(rows, cols)], case)
+    assert_same_values(array.oindex[rows[:2], :], expected[rows[:2]], case)
