@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from zarrlayered import errors, storage
 from zarrlayered.api import (
     array,
     consolidate_metadata,
@@ -64,6 +65,7 @@ __all__ = [
     "create_hierarchy",
     "empty",
     "empty_like",
+    "errors",
     "from_array",
     "full",
     "full_like",
@@ -81,6 +83,7 @@ __all__ = [
     "save_group",
     "save_many",
     "set_log_level",
+    "storage",
     "sync",
     "tree",
     "zeros",

@@ -7,9 +7,11 @@ OSError), so ``except KeyError`` keeps working for a missing node.
 from __future__ import annotations
 
 __all__ = [
+    "ArrayNotFoundError",
     "ChecksumError",
     "ContainsArrayError",
     "ContainsGroupError",
+    "GroupNotFoundError",
     "MetadataValidationError",
     "NodeNotFoundError",
     "ReadOnlyError",
@@ -25,18 +27,30 @@ class ZarrlayeredError(Exception):
     """Base class of every zarrlayered exception."""
 
 
-class NodeNotFoundError(ZarrlayeredError, KeyError):
-    """No array or group exists at the given path."""
+class NodeNotFoundError(ZarrlayeredError, KeyError, ValueError, FileNotFoundError):
+    """No array or group exists at the given path.
+
+    A KeyError (a missing member of a group), and also what zarr-python 3 raises for a missing node
+    (a ValueError and FileNotFoundError), so code written for either catches it.
+    """
 
     def __str__(self) -> str:  # KeyError quotes its argument; a message reads better plain.
         return str(self.args[0]) if self.args else ""
 
 
-class ContainsArrayError(ZarrlayeredError, FileExistsError):
+class ArrayNotFoundError(NodeNotFoundError):
+    """No array exists at the given path."""
+
+
+class GroupNotFoundError(NodeNotFoundError):
+    """No group exists at the given path."""
+
+
+class ContainsArrayError(ZarrlayeredError, FileExistsError, ValueError):
     """An array already exists where a new node was to be created."""
 
 
-class ContainsGroupError(ZarrlayeredError, FileExistsError):
+class ContainsGroupError(ZarrlayeredError, FileExistsError, ValueError):
     """A group already exists where a new node was to be created."""
 
 

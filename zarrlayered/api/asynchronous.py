@@ -24,7 +24,14 @@ from zarrlayered.core.create import parse_zarr_format
 from zarrlayered.core.group import AsyncGroup, open_node
 from zarrlayered.core.hierarchy import create_array_node
 from zarrlayered.core.nodes import normalize_path
-from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError, ReadOnlyError
+from zarrlayered.errors import (
+    ArrayNotFoundError,
+    ContainsArrayError,
+    ContainsGroupError,
+    GroupNotFoundError,
+    NodeNotFoundError,
+    ReadOnlyError,
+)
 from zarrlayered.stores.abc import Store
 from zarrlayered.stores.make import make_store, parse_mode
 
@@ -174,7 +181,7 @@ async def open_array(
             node = await open_node(resolved, node_path, zarr_format=zarr_format)
         except NodeNotFoundError:
             if mode in ("r", "r+") or "shape" not in kwargs:
-                raise NodeNotFoundError(f"no array at {node_path!r} in {resolved!r}") from None
+                raise ArrayNotFoundError(f"no array at {node_path!r} in {resolved!r}") from None
         else:
             if not isinstance(node, AsyncArray):
                 raise ContainsGroupError(f"a group, not an array, is at {node_path!r} in {resolved!r}")
@@ -224,7 +231,7 @@ async def open_group(
             return await AsyncGroup.open(resolved, node_path, zarr_format=zarr_format, use_consolidated=consolidated)
         except NodeNotFoundError:
             if mode in ("r", "r+"):
-                raise NodeNotFoundError(f"no group at {node_path!r} in {resolved!r}") from None
+                raise GroupNotFoundError(f"no group at {node_path!r} in {resolved!r}") from None
     await _check_free(resolved, node_path, mode)
     return await AsyncGroup.create(resolved, node_path, attributes=attributes, zarr_format=zarr_format,
                                    overwrite=(mode == "w"))

@@ -1,0 +1,27 @@
+"""``zarrlayered.storage``: the stores under the module name zarr-python 3 uses (``zarr.storage``)."""
+
+from __future__ import annotations
+
+from zarrlayered.stores import (
+    FsspecStore,
+    LocalStore,
+    LoggingStore,
+    MemoryStore,
+    Store,
+    StoreLike,
+    WrapperStore,
+    ZipStore,
+    make_store,
+)
+
+__all__ = [
+    "FsspecStore",
+    "LocalStore",
+    "LoggingStore",
+    "MemoryStore",
+    "Store",
+    "StoreLike",
+    "WrapperStore",
+    "ZipStore",
+    "make_store",
+]
