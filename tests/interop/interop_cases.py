@@ -390,8 +390,9 @@ def read_tensorstore(path: Path, case: Case) -> Any:
     return result
 
 
-def assert_same_values(actual: Any, expected: np.ndarray[Any, Any], case: Case) -> None:
-    """Values equal (NaN equal to NaN); strings and objects compared as Python lists."""
+def assert_same_values(actual: Any, expected: Any, case: Case) -> None:
+    """Values equal (NaN equal to NaN); strings and objects compared as Python lists. ``expected`` is an array,
+    a numpy scalar, or one element of an object array."""
     if isinstance(expected, np.generic):
         expected = np.asarray(expected)
     if not isinstance(expected, np.ndarray):  # one element of an object array

@@ -191,7 +191,7 @@ def test_tensorstore_defaults(driver: str, dtype: str, tmp_path: Path) -> None:
     np.testing.assert_array_equal(array[...], expected)
 
 
-SELECTIONS = [np.s_[1:4, ::2], np.s_[-1], np.s_[::-1, 3], np.s_[..., 2:6:3], np.s_[2, 5], np.s_[0:0]]
+SELECTIONS: list[Any] = [np.s_[1:4, ::2], np.s_[-1], np.s_[::-1, 3], np.s_[..., 2:6:3], np.s_[2, 5], np.s_[0:0]]
 
 
 @pytest.mark.parametrize("writer", ["zarr3", "tensorstore"])
