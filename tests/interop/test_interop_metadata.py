@@ -130,3 +130,38 @@ def test_v3_order_is_ignored_with_a_warning(order: str) -> None:
     with pytest.warns(RuntimeWarning, match="no effect on Zarr V3"):
         zarrlayered.create_array(store, **kwargs)
     assert store == theirs
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        pytest.param({"dtype": object, "zarr_format": 2}, "needs an object codec in filters", id="object-no-codec"),
+        pytest.param({"dtype": "O", "zarr_format": 3, "filters": [numcodecs.JSON()]}, "ambiguous", id="object-v3"),
+        pytest.param({"shards": (4, 4), "zarr_format": 2}, "cannot be sharded", id="shards-v2"),
+        pytest.param({"shards": (5, 4), "chunks": (2, 2)}, "divisible", id="shards-indivisible"),
+        pytest.param({"shards": {"shape": (4, 4), "index_location": "middle"}, "chunks": (2, 2)},
+                     "index_location", id="shards-location"),
+        pytest.param({"shards": {"index_location": "end"}}, "'shape' key", id="shards-dict-no-shape"),
+        pytest.param({"shards": (4,), "chunks": (2, 2)}, "2 positive lengths", id="shards-rank"),
+    ],
+)
+def test_create_array_refuses(kwargs: dict[str, Any], message: str) -> None:
+    base = {"shape": (8, 8), "dtype": "int32"}
+    with pytest.raises(ValueError, match=message):
+        zarrlayered.create_array({}, **(base | kwargs))
+
+
+@pytest.mark.parametrize(
+    ("filters", "codec_id"),
+    [(numcodecs.JSON(), "json2"), ({"id": "msgpack2"}, "msgpack2"), (numcodecs.VLenUTF8(), "vlen-utf8"),
+     (numcodecs.VLenBytes(), "vlen-bytes"), (numcodecs.VLenArray("<i2"), "vlen-array")],
+)
+def test_v2_object_dtype_takes_the_codec_in_filters(filters: Any, codec_id: str) -> None:
+    """zarr-python 2 style: dtype=object plus an object codec in filters (the codec once, first)."""
+    if codec_id == "msgpack2":
+        pytest.importorskip("msgpack")
+    store: dict[str, Any] = {}
+    zarrlayered.create_array(store, shape=(3,), dtype=object, filters=[filters, numcodecs.Zlib(1)], zarr_format=2)
+    document = json.loads(store[".zarray"])
+    assert document["dtype"] == "|O"
+    assert [f["id"] for f in document["filters"]] == [codec_id, "zlib"]
