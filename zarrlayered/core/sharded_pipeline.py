@@ -1,20 +1,38 @@
 """Partial I/O for sharded arrays: read and write inner chunks, not whole shards.
 
 A sharded array is planned on its *inner* chunk grid: the indexer yields one projection per inner chunk
-the selection touches. Projections are grouped by shard. A read fetches each shard's index with one byte
-range request, then only the inner chunks it needs as byte ranges (adjacent ranges coalesced) through
-``get_partial_values``, decodes them with the inner codec chain and places them straight into the
-output: no shard-sized buffer is ever built. A write of whole shards encodes their inner chunks and
-stores each shard once; a partial shard write reads the shard, re-encodes only the inner chunks that
-change, carries the others over byte for byte, and rewrites the shard under the shard's lock.
+the selection touches, whatever the selection's kind (basic, orthogonal, coordinate, mask, block), so
+``a.oindex[[0]]`` costs what ``a[0:1]`` costs. Projections are grouped by shard.
+
+Reads
+    For each shard: one byte-range request for its index, then one request per run of wanted inner
+    chunks (byte ranges closer than :data:`COALESCE_GAP` are merged), all through
+    ``get_partial_values`` at once (the synchronous path: ``get_sync`` with a byte range per run). The
+    inner chunks are decoded from views of the fetched runs straight into the output: no shard-sized
+    buffer is built and nothing is copied but the decoded values. Shards are read concurrently, but the
+    fetched, not yet decoded bytes in flight are capped (one shard, or half the result up to
+    :data:`READ_BUDGET` when that is more), so a read peaks at about the result plus one shard.
+Writes
+    A shard whose inner chunks inside the array are all fully written is encoded and stored once,
+    without reading it. A partial shard write reads the shard, re-encodes only the inner chunks that
+    change, carries the others over byte for byte and rewrites the shard.
+
+Concurrency
+    Every shard write (whole or partial) holds the lock of its key in ``codec_pipeline``'s striped lock
+    table, so partial writes to one shard from many threads (or tasks) of one process lose nothing. The
+    locks are per process: processes writing parts of the same shard need a lock shared between them
+    (a ``ProcessSynchronizer``, which comes with the MutableMapping front end), or must write whole
+    shards only, or disjoint shards.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +43,7 @@ from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.codecs.sharding import ShardIndex, ShardingCodec
 from zarrlayered.core.chunk_grids import RegularChunkGrid
 from zarrlayered.core.codec_pipeline import (
+    POOL_MIN_CHUNK_BYTES,
     ChunkLayout,
     Projection,
     _acquire_async,
@@ -33,15 +52,30 @@ from zarrlayered.core.codec_pipeline import (
     merge_chunk,
     place_chunk,
 )
+from zarrlayered.core.config import concurrency
+from zarrlayered.core.sync import executor
 from zarrlayered.stores.abc import ByteRequest, RangeByteRequest, Store
 
 #: Projections of one shard, each with its inner chunk's coordinates within the shard.
 ShardWork = list[tuple[tuple[int, ...], Projection]]
+#: A projection and the encoded bytes of its inner chunk (None: not stored, reads as the fill value).
+Piece = tuple[Projection, memoryview | None]
 
-__all__ = ["ShardedLayout", "read_sharded_async", "read_sharded_sync", "write_sharded_async", "write_sharded_sync"]
+__all__ = [
+    "COALESCE_GAP",
+    "READ_BUDGET",
+    "ShardedLayout",
+    "coalesce",
+    "read_sharded_async",
+    "read_sharded_sync",
+    "write_sharded_async",
+    "write_sharded_sync",
+]
 
 #: Two wanted byte ranges closer than this are fetched as one request.
 COALESCE_GAP = 1 << 14
+#: At most this many fetched, undecoded bytes beyond one shard are in flight during an async read.
+READ_BUDGET = 1 << 28
 
 
 @dataclass(frozen=True)
@@ -127,6 +161,20 @@ class ShardedLayout:
         """The spec of one inner chunk."""
         return self.inner.spec_for_shape(tuple(self.codec.chunk_shape))
 
+    @property
+    def inner_nbytes(self) -> int:
+        """The decoded size of one inner chunk."""
+        return math.prod(self.codec.chunk_shape) * self.inner.dtype.itemsize
+
+    @property
+    def shard_nbytes(self) -> int:
+        """The decoded size of one shard."""
+        return math.prod(self.shard_shape) * self.inner.dtype.itemsize
+
+    def decode_in_pool(self, nchunks: int) -> bool:
+        """True when decoding (or encoding) ``nchunks`` inner chunks is worth the shared worker pool."""
+        return nchunks > 1 and self.inner.decode_is_heavy and self.inner_nbytes >= POOL_MIN_CHUNK_BYTES
+
 
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tuple[int, int]]:
     """Merge sorted ``(start, end)`` byte ranges that are closer than ``gap`` bytes."""
@@ -139,91 +187,207 @@ def coalesce(ranges: Sequence[tuple[int, int]], gap: int = COALESCE_GAP) -> list
     return merged
 
 
-def _plan_fetch(
-    index: ShardIndex, wanted: Sequence[tuple[tuple[int, ...], Projection]]
-) -> tuple[list[tuple[int, int]], list[tuple[Projection, tuple[int, int] | None]]]:
+@dataclass(frozen=True)
+class _Fetch:
+    """What to fetch of one shard: the coalesced byte ranges, and where each wanted inner chunk is."""
+
+    key: str
+    spans: list[tuple[int, int]]
+    located: list[tuple[Projection, tuple[int, int] | None]]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(end - start for start, end in self.spans)
+
+    def requests(self) -> list[tuple[str, ByteRequest | None]]:
+        return [(self.key, RangeByteRequest(start, end)) for start, end in self.spans]
+
+    def pieces(self, blobs: Sequence[bytes | None]) -> list[Piece]:
+        """Each wanted inner chunk as a view of the fetched run that holds it (no copies)."""
+        views: list[memoryview] = []
+        for (start, end), blob in zip(self.spans, blobs, strict=True):
+            if blob is None:
+                raise FileNotFoundError(f"shard {self.key!r} disappeared while it was being read")
+            if len(blob) != end - start:
+                raise ValueError(
+                    f"sharding_indexed: shard {self.key!r} is shorter than its index says: bytes {start}-{end} "
+                    f"were asked for, {len(blob)} came back"
+                )
+            views.append(memoryview(blob))
+        starts = [start for start, _ in self.spans]
+        pieces: list[Piece] = []
+        for proj, where in self.located:
+            if where is None:
+                pieces.append((proj, None))
+                continue
+            offset, length = where
+            i = bisect.bisect_right(starts, offset) - 1
+            begin = offset - starts[i]
+            pieces.append((proj, views[i][begin : begin + length]))
+        return pieces
+
+
+def _plan_fetch(layout: ShardedLayout, key: str, raw_index: bytes, wanted: ShardWork) -> _Fetch:
+    index = layout.decode_index(raw_index)
     located = [(proj, index.get(local)) for local, proj in wanted]
     spans = coalesce([(off, off + length) for _, loc in located if loc is not None for off, length in [loc]])
-    return spans, located
+    return _Fetch(key, spans, located)
 
 
-def _slice_from(spans: Sequence[tuple[int, int]], blobs: Sequence[bytes | None], where: tuple[int, int]) -> bytes:
-    offset, length = where
-    for (start, end), blob in zip(spans, blobs, strict=True):
-        if start <= offset and offset + length <= end:
-            if blob is None:
-                raise FileNotFoundError("a shard disappeared while it was being read")
-            return blob[offset - start : offset - start + length]
-    raise AssertionError("a located inner chunk falls outside every fetched span")  # pragma: no cover
+def _missing(wanted: ShardWork) -> list[Piece]:
+    return [(proj, None) for _, proj in wanted]
 
 
 # -- reads ---------------------------------------------------------------------------------------------
 
 
+def _fetch_sync(store: Store, layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork) -> list[Piece]:
+    key = layout.outer.key_for(shard)
+    raw_index = store.get_sync(key, layout.index_request)
+    if raw_index is None:
+        return _missing(wanted)
+    plan = _plan_fetch(layout, key, raw_index, wanted)
+    return plan.pieces([store.get_sync(k, rng) for k, rng in plan.requests()])
+
+
 def read_sharded_sync(
     store: Store, layout: ShardedLayout, projections: Sequence[Projection], out: np.ndarray[Any, Any]
 ) -> None:
-    """Read the inner chunks of ``projections`` into ``out`` through the store's synchronous path."""
+    """Read the inner chunks of ``projections`` into ``out`` through the store's synchronous path.
+
+    Shards are read one after the other; the inner chunks of a shard are decoded in the shared worker
+    pool when their codecs are costly and they are big enough to be worth it.
+    """
+    inner = layout.inner
     for shard, wanted in layout.group(projections).items():
-        key = layout.outer.key_for(shard)
-        raw_index = store.get_sync(key, layout.index_request)
-        if raw_index is None:
-            for _, proj in wanted:
-                place_chunk(out, proj, None, layout.inner)
-            continue
-        spans, located = _plan_fetch(layout.decode_index(raw_index), wanted)
-        blobs = [store.get_sync(key, RangeByteRequest(start, end)) for start, end in spans]
-        for proj, where in located:
-            place_chunk(out, proj, None if where is None else _slice_from(spans, blobs, where), layout.inner)
+        pieces = _fetch_sync(store, layout, shard, wanted)
+        if layout.decode_in_pool(len(pieces)):
+            for _ in executor().map(lambda piece: place_chunk(out, piece[0], piece[1], inner), pieces):
+                pass
+        else:
+            for proj, data in pieces:
+                place_chunk(out, proj, data, inner)
+
+
+class _ByteBudget:
+    """An async semaphore counted in bytes: at most ``limit`` bytes taken at once (a bigger ask waits alone)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(1, limit)
+        self.used = 0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def take(self, nbytes: int) -> AsyncIterator[None]:
+        nbytes = min(nbytes, self.limit)
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.used + nbytes <= self.limit)
+            self.used += nbytes
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self.used -= nbytes
+                self._changed.notify_all()
+
+
+async def _bounded(jobs: Iterable[Any], limit: int) -> None:
+    """Await the coroutines of ``jobs`` with at most ``limit`` running at once; the first error propagates."""
+    pending: set[asyncio.Task[Any]] = set()
+    try:
+        for job in jobs:
+            if len(pending) >= limit:
+                done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+            pending.add(asyncio.ensure_future(job))
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+    finally:
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
 
 
 async def read_sharded_async(
     store: Store, layout: ShardedLayout, projections: Sequence[Projection], out: np.ndarray[Any, Any]
 ) -> None:
-    """Read the inner chunks of ``projections`` into ``out``, every shard concurrently."""
+    """Read the inner chunks of ``projections`` into ``out``, shards concurrently.
+
+    Per shard: the index with one byte-range request, then every wanted run of inner chunks in one
+    ``get_partial_values`` call. At most ``async.concurrency`` shards are worked on at once, and the
+    fetched bytes not yet decoded are capped (see the module docstring). Costly decodes run in the
+    shared worker pool.
+    """
+    loop = asyncio.get_running_loop()
+    inner = layout.inner
+    budget = _ByteBudget(max(layout.shard_nbytes, min(out.nbytes // 2, READ_BUDGET)))
 
     async def one_shard(shard: tuple[int, ...], wanted: ShardWork) -> None:
         key = layout.outer.key_for(shard)
         raw_index = await store.get(key, layout.index_request)
         if raw_index is None:
-            for _, proj in wanted:
-                place_chunk(out, proj, None, layout.inner)
+            for proj, _ in _missing(wanted):
+                place_chunk(out, proj, None, inner)
             return
-        spans, located = _plan_fetch(layout.decode_index(raw_index), wanted)
-        blobs = await store.get_partial_values([(key, RangeByteRequest(s, e)) for s, e in spans])
-        for proj, where in located:
-            place_chunk(out, proj, None if where is None else _slice_from(spans, blobs, where), layout.inner)
+        plan = _plan_fetch(layout, key, raw_index, wanted)
+        async with budget.take(plan.nbytes):
+            blobs = await store.get_partial_values(plan.requests()) if plan.spans else []
+            pieces = plan.pieces(blobs)
+            if layout.decode_in_pool(len(pieces)):
+                pool = executor()
+                await asyncio.gather(
+                    *(loop.run_in_executor(pool, place_chunk, out, proj, data, inner) for proj, data in pieces)
+                )
+            else:
+                for proj, data in pieces:
+                    place_chunk(out, proj, data, inner)
 
-    await asyncio.gather(*(one_shard(shard, wanted) for shard, wanted in layout.group(projections).items()))
+    groups = layout.group(projections)
+    await _bounded((one_shard(shard, wanted) for shard, wanted in groups.items()), concurrency())
 
 
 # -- writes --------------------------------------------------------------------------------------------
 
 
+def _encode_inner(
+    layout: ShardedLayout, local: tuple[int, ...], proj: Projection, value: Any, old: Any, write_empty: bool
+) -> tuple[tuple[int, ...], bytes | None]:
+    merged = merge_chunk(proj, value, old, layout.inner)
+    return local, encode_chunk(merged, proj, layout.inner, write_empty)
+
+
 def _new_shard(
-    layout: ShardedLayout,
-    shard: tuple[int, ...],
-    wanted: ShardWork,
-    value: Any,
-    existing: bytes | None,
-    write_empty: bool,
+    layout: ShardedLayout, wanted: ShardWork, value: Any, existing: bytes | None, write_empty: bool, pooled: bool
 ) -> bytes | None:
-    """The new bytes of one shard (None: nothing left to store)."""
+    """The new bytes of one shard (None: nothing left to store).
+
+    The inner chunks of ``wanted`` are merged with their old content and re-encoded (in the worker
+    pool when ``pooled`` and worth it); every other stored inner chunk is carried over as it is.
+    """
     chunks: dict[tuple[int, ...], Any] = (
         {} if existing is None else dict(layout.codec.shard_chunks(existing, layout.shard_shape))
     )
-    for local, proj in wanted:
-        old = chunks.get(local)
-        merged = merge_chunk(proj, value, old, layout.inner)
-        encoded = encode_chunk(merged, proj, layout.inner, write_empty)
-        if encoded is None:
+    jobs = [(local, proj, chunks.get(local)) for local, proj in wanted]
+    if pooled and layout.decode_in_pool(len(jobs)):
+        encoded = list(
+            executor().map(lambda job: _encode_inner(layout, job[0], job[1], value, job[2], write_empty), jobs)
+        )
+    else:
+        encoded = [_encode_inner(layout, local, proj, value, old, write_empty) for local, proj, old in jobs]
+    for local, data in encoded:
+        if data is None:
             chunks.pop(local, None)
         else:
-            chunks[local] = encoded
+            chunks[local] = data
     return layout.codec.assemble_shard(chunks, layout.shard_shape)
 
 
 def _whole(layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork) -> bool:
+    """True when ``wanted`` writes every element of the shard that lies inside the array."""
     return len(wanted) == layout.inner_chunks_in_array(shard) and all(p.is_complete_chunk for _, p in wanted)
 
 
@@ -234,11 +398,13 @@ def write_sharded_sync(
     for shard, wanted in layout.group(projections).items():
         key = layout.outer.key_for(shard)
         if _whole(layout, shard, wanted):
-            _put_sync(store, key, _new_shard(layout, shard, wanted, value, None, write_empty))
+            data = _new_shard(layout, wanted, value, None, write_empty, pooled=True)
+            with _stripe(store, key):
+                _put_sync(store, key, data)
             continue
         with _stripe(store, key):
             existing = store.get_sync(key)
-            _put_sync(store, key, _new_shard(layout, shard, wanted, value, existing, write_empty), existing)
+            _put_sync(store, key, _new_shard(layout, wanted, value, existing, write_empty, pooled=True), existing)
 
 
 def _put_sync(store: Store, key: str, data: bytes | None, existing: bytes | None = b"") -> None:
@@ -251,28 +417,31 @@ def _put_sync(store: Store, key: str, data: bytes | None, existing: bytes | None
 async def write_sharded_async(
     store: Store, layout: ShardedLayout, projections: Iterable[Projection], value: Any, write_empty: bool
 ) -> None:
-    """Write ``value`` into the inner chunks of ``projections``, every shard concurrently."""
+    """Write ``value`` into the inner chunks of ``projections``, shards concurrently (each in the worker pool)."""
     loop = asyncio.get_running_loop()
-    from zarrlayered.core.sync import executor
 
     async def one_shard(shard: tuple[int, ...], wanted: ShardWork) -> None:
         key = layout.outer.key_for(shard)
-        if _whole(layout, shard, wanted):
-            data = await loop.run_in_executor(executor(), _new_shard, layout, shard, wanted, value, None, write_empty)
-            await _put_async(store, key, data)
-            return
+        whole = _whole(layout, shard, wanted)
+        data: bytes | None = None
+        if whole:
+            data = await loop.run_in_executor(executor(), _new_shard, layout, wanted, value, None, write_empty, False)
         lock = _stripe(store, key)
         await _acquire_async(lock)
         try:
+            if whole:
+                await _put_async(store, key, data)
+                return
             existing = await store.get(key)
             data = await loop.run_in_executor(
-                executor(), _new_shard, layout, shard, wanted, value, existing, write_empty
+                executor(), _new_shard, layout, wanted, value, existing, write_empty, False
             )
             await _put_async(store, key, data, existing)
         finally:
             lock.release()
 
-    await asyncio.gather(*(one_shard(shard, wanted) for shard, wanted in layout.group(projections).items()))
+    groups = layout.group(projections)
+    await _bounded((one_shard(shard, wanted) for shard, wanted in groups.items()), concurrency())
 
 
 async def _put_async(store: Store, key: str, data: bytes | None, existing: bytes | None = b"") -> None:
