@@ -217,7 +217,14 @@ _stripe_locks = [threading.Lock() for _ in range(_STRIPES)]
 
 
 def _stripe(store: Store, key: str) -> threading.Lock:
-    digest = hashlib.blake2b(f"{id(getattr(store, 'store', store))}:{key}".encode(), digest_size=4).digest()
+    """The lock of ``key``: shared by stores equal by value (two LocalStores of one directory, wrappers)."""
+    while isinstance(getattr(store, "store", None), Store):
+        store = store.store  # type: ignore[attr-defined]
+    try:
+        identity = hash(store)
+    except TypeError:
+        identity = id(store)
+    digest = hashlib.blake2b(f"{identity}:{key}".encode(), digest_size=4).digest()
     return _stripe_locks[int.from_bytes(digest, "little") % _STRIPES]
 
 
