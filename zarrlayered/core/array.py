@@ -62,6 +62,24 @@ def prepare_value(value: Any, shape: tuple[int, ...], dtype: np.dtype[Any]) -> A
     return arr if arr.dtype == dtype else arr.astype(dtype)
 
 
+def _open_mesh(selection: Any, ndim: int) -> tuple[np.ndarray[Any, Any], ...] | None:
+    """The 1-d index arrays of a coordinate selection that is an open mesh (``np.ix_``), else None.
+
+    Such a selection reads the same elements, in the same shape and order, as the orthogonal selection
+    of those arrays; planned as one, it needs no per-point coordinates.
+    """
+    if not isinstance(selection, tuple) or len(selection) != ndim or ndim == 0:
+        return None
+    arrays = []
+    for axis, entry in enumerate(selection):
+        if not isinstance(entry, np.ndarray) or entry.ndim != ndim or entry.dtype.kind not in "iu":
+            return None
+        if any(n != 1 for i, n in enumerate(entry.shape) if i != axis):
+            return None
+        arrays.append(entry.reshape(-1))
+    return tuple(arrays)
+
+
 class AsyncArray:
     """A Zarr array: its metadata, the store holding it and its path there.
 
@@ -213,6 +231,9 @@ class AsyncArray:
     def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:
         """The chunk plan of ``selection`` (kinds: getitem, basic, orthogonal, coordinate, vindex, mask, block)."""
         grid = self._sharded.grid if self._sharded is not None else self.metadata.chunk_grid
+        mesh = _open_mesh(selection, self.ndim) if kind in ("getitem", "vindex", "coordinate") else None
+        if mesh is not None:
+            return get_indexer(mesh, self.shape, grid, "orthogonal")
         return get_indexer(selection, self.shape, grid, kind)
 
     def _new_out(self, indexer: Indexer, out: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
