@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml | $(PY)
 $(ZARR2_STAMP):
 	$(PYTHON) -m venv $(VENV_ZARR2)
 	$(PY_ZARR2) -m pip install --quiet --upgrade pip
-	$(PY_ZARR2) -m pip install --quiet 'zarr>=2.18,<2.19' lmdb
+	$(PY_ZARR2) -m pip install --quiet 'zarr>=2.18,<2.19' lmdb msgpack
 	touch $@
 
 demo: $(DEMO_STAMP)

@@ -6,12 +6,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
-import tempfile
 import textwrap
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -39,23 +36,8 @@ def zarr2_python() -> str:
     return python
 
 
-def _share(packages: Sequence[str], into: Path) -> list[str]:
-    """Symlink the named packages of this interpreter into ``into``; returns the names found."""
-    shared = []
-    for name in packages:
-        spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            continue
-        (into / name).symlink_to(next(iter(spec.submodule_search_locations)), target_is_directory=True)
-        shared.append(name)
-    return shared
-
-
-def run_zarr2(code: str, cwd: str | os.PathLike[str], share: Sequence[str] = ()) -> str:
+def run_zarr2(code: str, cwd: str | os.PathLike[str]) -> str:
     """Run ``code`` (dedented) with zarr-python 2.18's interpreter in ``cwd`` and return its stdout.
-
-    ``share`` names pure packages of this interpreter (say ``msgpack``, which the zarr 2 virtualenv lacks) that
-    the snippet may import too; only those packages are put on its path, nothing else of this environment.
 
     Raises
     ------
@@ -66,18 +48,15 @@ def run_zarr2(code: str, cwd: str | os.PathLike[str], share: Sequence[str] = ())
     """
     python = zarr2_python()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    with tempfile.TemporaryDirectory(prefix="zarr2-shared-") as shared:
-        if _share(share, Path(shared)):
-            env["PYTHONPATH"] = shared
-        proc = subprocess.run(
-            [python, "-c", textwrap.dedent(code)],
-            cwd=os.fspath(cwd),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            env=env,
-            check=False,
-        )
+    proc = subprocess.run(
+        [python, "-c", textwrap.dedent(code)],
+        cwd=os.fspath(cwd),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+        check=False,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"zarr-python 2 snippet failed (exit {proc.returncode}):\n{proc.stderr}")
     return proc.stdout

@@ -140,11 +140,6 @@ def test_same_bytes_as_zarr_python_3(case: Case, tmp_path: Path) -> None:
         assert files["zarrlayered"][key] == theirs, key
 
 
-@pytest.mark.xfail(
-    reason="core/codec_pipeline.py ChunkLayout.is_all_fill compares with ==, so -0.0 counts as the fill value 0.0: "
-    "the chunk is not stored and reads back as +0.0 (zarr-python 3 compares bit patterns for a zero fill)",
-    strict=True,
-)
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_negative_zero_is_not_the_fill_value(zarr_format: Literal[2, 3], tmp_path: Path) -> None:
     path = tmp_path / "a.zarr"
@@ -157,12 +152,6 @@ def test_negative_zero_is_not_the_fill_value(zarr_format: Literal[2, 3], tmp_pat
     assert np.signbit(zarrlayered.open_array(str(path), mode="r")[...]).all()
 
 
-@pytest.mark.xfail(
-    reason="core/codec_pipeline.py ChunkLayout.is_all_fill treats NaN as equal to a NaN fill but not NaT to a NaT "
-    "fill: all-NaT chunks of datetime64/timedelta64 arrays are stored although write_empty_chunks is False "
-    "(zarr-python 3 leaves them out)",
-    strict=True,
-)
 @pytest.mark.parametrize("dtype", ["M8[s]", "m8[ns]"])
 def test_all_nat_chunks_are_not_stored(dtype: str, tmp_path: Path) -> None:
     path = tmp_path / "a.zarr"

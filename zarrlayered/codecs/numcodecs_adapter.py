@@ -224,5 +224,7 @@ class V2Codec(ArrayBytesCodec):
                 array = array.astype(spec.dtype)
         elif array.dtype != spec.dtype:
             array = array.view(spec.dtype)
+        if array.shape == tuple(spec.shape):  # object codecs (JSON, MsgPack) keep the chunk's logical shape
+            return array
         array = array.reshape(-1, order="A")
         return array.reshape(spec.shape, order=spec.order)

@@ -152,15 +152,20 @@ class ChunkLayout:
         return np.full(spec.shape, self.fill_value, dtype=self.dtype, order=self.order)
 
     def is_all_fill(self, chunk: np.ndarray[Any, Any]) -> bool:
-        """True when every element of ``chunk`` equals the declared fill value (NaN matches NaN)."""
+        """True when every element of ``chunk`` equals the declared fill value.
+
+        Numbers and times compare by bit pattern, as zarr-python 3 does: -0.0 is not a fill of 0.0 (storing
+        nothing would read back +0.0), a NaN fill matches the same NaN, a NaT fill matches NaT.
+        """
         fill = self.empty_value
         if fill is None:
             return False
-        if self.dtype.kind in "fc":
-            fill_arr = np.asarray(fill, dtype=self.dtype)
-            if np.isnan(fill_arr).any():
-                return bool(np.array_equal(chunk, np.broadcast_to(fill_arr, chunk.shape), equal_nan=True))
-        if self.dtype.kind == "V" and self.dtype.fields is None:
+        kind = self.dtype.kind
+        if kind in "fcmM" and self.dtype.fields is None:
+            fill_bits = np.asarray(fill, dtype=self.dtype).reshape(1).view(f"V{self.dtype.itemsize}")
+            bits = np.ascontiguousarray(chunk).view(f"V{self.dtype.itemsize}")
+            return bool(np.all(bits == fill_bits[0]))
+        if kind == "V" and self.dtype.fields is None:
             return bool(np.all(chunk == np.asarray(fill, dtype=self.dtype)))
         return bool(np.all(chunk == fill))
 
