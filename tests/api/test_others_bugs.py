@@ -14,11 +14,6 @@ import zarr
 import zarrlayered
 
 
-@pytest.mark.xfail(
-    reason="core/create.py replaces fill_value=None by the data type's default for Zarr V2 arrays; zarr-python 3 "
-    "writes \"fill_value\": null in .zarray (V2 allows no fill value)",
-    strict=True,
-)
 def test_v2_fill_value_none_is_written_as_null() -> None:
     documents = []
     for lib in (zarr, zarrlayered):

@@ -21,6 +21,7 @@ from zarrlayered.api import hierarchy as _hier
 from zarrlayered.api.hierarchy import CopyError, LogLike
 from zarrlayered.array import Array
 from zarrlayered.core.array import AsyncArray
+from zarrlayered.core.create import DEFAULT_FILL
 from zarrlayered.core.group import AsyncGroup
 from zarrlayered.core.metadata import NodeMetadata
 from zarrlayered.core.sync import sync
@@ -188,7 +189,7 @@ def create_array(
     filters: Any = "auto",
     compressors: Any = "auto",
     serializer: Any = "auto",
-    fill_value: Any = None,
+    fill_value: Any = DEFAULT_FILL,
     order: Literal["C", "F"] | None = None,
     zarr_format: Format | None = None,
     attributes: Mapping[str, Any] | None = None,

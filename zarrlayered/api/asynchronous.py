@@ -20,7 +20,7 @@ from typing import Any, Literal
 import numpy as np
 
 from zarrlayered.core.array import AsyncArray
-from zarrlayered.core.create import parse_zarr_format
+from zarrlayered.core.create import DEFAULT_FILL, parse_zarr_format
 from zarrlayered.core.group import AsyncGroup, open_node
 from zarrlayered.core.hierarchy import create_array_node
 from zarrlayered.core.nodes import normalize_path
@@ -346,7 +346,7 @@ async def create(
     chunks: Any = None,
     dtype: Any = None,
     compressor: Any = "auto",
-    fill_value: Any = None,
+    fill_value: Any = DEFAULT_FILL,
     order: Literal["C", "F"] | None = None,
     store: Any = None,
     overwrite: bool = False,

@@ -39,7 +39,18 @@ from zarrlayered.core.dtypes import DataType, data_type_from_v2, find_object_cod
 from zarrlayered.core.metadata import ArrayMetadata, ArrayV2Metadata, ArrayV3Metadata
 from zarrlayered.errors import MetadataValidationError
 
-__all__ = ["build_array_metadata", "parse_zarr_format"]
+
+class _DefaultFill:
+    """The ``fill_value`` of a call that gave none: the data type's default (V2: explicit None means null)."""
+
+    def __repr__(self) -> str:
+        return "DEFAULT_FILL"
+
+
+DEFAULT_FILL: Any = _DefaultFill()
+
+__all__ = [
+    "DEFAULT_FILL","build_array_metadata", "parse_zarr_format"]
 
 CodecsLike = Any
 
@@ -218,7 +229,7 @@ def build_array_metadata(
     compressors: CodecsLike = "auto",
     compressor: Any = None,
     serializer: Any = "auto",
-    fill_value: Any = None,
+    fill_value: Any = DEFAULT_FILL,
     order: Literal["C", "F"] | None = None,
     zarr_format: Literal[2, 3] | None = None,
     attributes: Mapping[str, Any] | None = None,
@@ -248,7 +259,10 @@ def build_array_metadata(
     attrs = dict(attributes or {})
     if order is not None and order not in ("C", "F"):
         raise MetadataValidationError(f"order must be 'C' or 'F', got {order!r}")
-    fill = data_type.default_fill_value() if fill_value is None else fill_value
+    if fill_value is DEFAULT_FILL or (fill_value is None and fmt == 3):
+        fill = data_type.default_fill_value()
+    else:
+        fill = fill_value  # an explicit None on a V2 array is written as null: no fill value
     if fmt == 2:
         if not isinstance(grid, RegularChunkGrid):
             raise MetadataValidationError("Zarr V2 arrays need regular chunks; variable chunking is Zarr V3 only")
