@@ -9,7 +9,9 @@ indexing styles, the subset zarr-python issues #3641 and #3164 take:
 ``oindex``  ``a.oindex[[2, 3, 4, 5], :, :]``
 ``vindex``  ``a.vindex[np.ix_([2, 3, 4, 5], range(4096), range(4096))]`` (an open mesh of index arrays)
 
-Each read runs in a fresh Python process that only opens the array, builds the selection, reads it
+``zarrlayered`` reads through its synchronous path (local files answer synchronously); ``zarrlayered-async``
+drives the engine's async path (the one remote stores take) on the IO loop. Each read runs in a fresh
+Python process that only opens the array, builds the selection, reads it
 and reports:
 
 - the peak RSS of the read above the RSS just before it, from ``resource.getrusage`` (``ru_maxrss``);
@@ -40,7 +42,7 @@ PLAIN_CHUNKS = (1, 1024, 1024)
 INNER_CHUNKS = (1, 512, 512)
 SHARDS = (1, 2048, 2048)
 SELECTIONS = ("basic", "oindex", "vindex")
-LIBRARIES = ("zarrlayered", "zarr-python")
+LIBRARIES = ("zarrlayered", "zarrlayered-async", "zarr-python")
 LAYOUTS = ("plain", "sharded")
 MIB = 1 << 20
 
@@ -49,11 +51,31 @@ import json, os, resource, sys, time, tracemalloc
 import numpy as np
 
 library, path, selection, traced = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-if library == "zarrlayered":
+if library.startswith("zarrlayered"):
     import zarrlayered as lib
+    from zarrlayered.core.sync import sync
 else:
     import zarr as lib
 arr = lib.open_array(path, mode="r")
+if library == "zarrlayered-async":  # the engine's async path (what remote stores take), run on the IO loop
+    engine = arr.async_array
+
+    class _Kind:
+        def __init__(self, kind):
+            self.kind = kind
+
+        def __getitem__(self, selection):
+            return sync(engine.get_selection(selection, self.kind))
+
+    class _Async:
+        shape = arr.shape
+        oindex = _Kind("orthogonal")
+        vindex = _Kind("vindex")
+
+        def __getitem__(self, selection):
+            return sync(engine.getitem(selection))
+
+    arr = _Async()
 
 
 def rss() -> int:
