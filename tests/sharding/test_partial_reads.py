@@ -138,7 +138,8 @@ def test_oindex_and_vindex_cost_what_the_equivalent_slice_costs(path: str) -> No
 def test_oindex_of_one_index_is_as_fast_as_the_slice() -> None:
     """zarr-python 3 issue #3829: oindex[[0]] on a sharded array took ten times as long as [0:1]."""
     shape, inner, shards = (2, 100, 100, 100), (1, 100, 10, 10), (1, 100, 100, 100)
-    arr = zarrlayered.create_array(zarrlayered.stores.MemoryStore(), shape=shape, chunks=inner, shards=shards, dtype="f4")
+    store = zarrlayered.stores.MemoryStore()
+    arr = zarrlayered.create_array(store, shape=shape, chunks=inner, shards=shards, dtype="f4")
     arr[...] = np.random.default_rng(0).standard_normal(shape, dtype=np.float32)
 
     def best(read: Any) -> float:
@@ -157,15 +158,15 @@ def test_oindex_of_one_index_is_as_fast_as_the_slice() -> None:
     assert t_vindex < 2 * t_slice + 0.01, (t_slice, t_vindex)
 
 
-def _adjacent_pair(store: RecordingStore, shard: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int], int]:
-    """Two inner chunks of ``shard`` stored next to each other, one stored two places after the first, and its offset."""
+def _adjacent_pair(store: RecordingStore, shard: tuple[int, int]) -> tuple[tuple[int, ...], ...]:
+    """The first three inner chunks of ``shard`` in the order they are stored (the first two back to back)."""
     index = stored_index(store.backing, shard_key(shard))
     by_offset = sorted(
         (where[0], local) for local in np.ndindex(4, 4) if (where := index.get(tuple(local))) is not None
     )
     (off0, first), (off1, second), (_, third) = by_offset[0], by_offset[1], by_offset[2]
     assert off1 - off0 == INNER_NBYTES
-    return tuple(first), tuple(second), tuple(third)  # type: ignore[return-value]
+    return tuple(first), tuple(second), tuple(third)
 
 
 @pytest.mark.parametrize("path", ["sync", "async"])
@@ -205,6 +206,7 @@ def test_small_gaps_are_bridged(path: str) -> None:
     assert wanted[0][2] <= between[1] and between[2] <= wanted[1][1]
     needed = sum(e - s for _, s, e in wanted)
     ((key, start, end),) = store.data_ranges(index_request)
+    assert key == "c/0/0"
     assert start == min(s for _, s, _ in wanted) and end == max(e for _, _, e in wanted)
     assert needed < end - start <= needed + COALESCE_GAP
     assert store.bytes_read == INDEX_NBYTES + (end - start)
