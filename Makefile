@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@ $(DEMO_STAMP)
 
-$(ZARR2_STAMP):
+$(ZARR2_STAMP): Makefile
 	$(PYTHON) -m venv $(VENV_ZARR2)
 	$(PY_ZARR2) -m pip install --quiet --upgrade pip
 	$(PY_ZARR2) -m pip install --quiet 'zarr>=2.18,<2.19' lmdb msgpack

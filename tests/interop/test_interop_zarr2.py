@@ -10,7 +10,6 @@ metadata too) and saves it; the values, dtypes, fill values and attributes must 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -23,9 +22,6 @@ from interop_cases import values
 from zarr2_env import run_zarr2, zarr2_python
 
 import zarrlayered
-
-NO_MSGPACK = "the msgpack package is installed neither in zarr-python 2's virtualenv nor in this one"
-HAVE_MSGPACK = importlib.util.find_spec("msgpack") is not None
 
 # name -> (create_dataset keyword arguments as Python source, value expression, written selection)
 ZARR2_ARRAYS: dict[str, tuple[str, str, str]] = {
@@ -91,10 +87,7 @@ ZARR2_ARRAYS: dict[str, tuple[str, str, str]] = {
 ZARR2_WRITER = """
 import json, os
 import numpy as np, numcodecs, zarr
-try:
-    import msgpack
-except ImportError:
-    msgpack = None
+import msgpack  # noqa: F401  (the MsgPack object codec needs it; make test installs it in both environments)
 
 def num(dt):
     dt = np.dtype(dt)
@@ -145,9 +138,6 @@ deep.create_dataset('leaf', data=np.arange(6, dtype='<i4').reshape(2, 3), chunks
 os.makedirs('expected', exist_ok=True)
 skipped = []
 for name, (kwargs, expr, selection) in ARRAYS.items():
-    if 'MsgPack' in kwargs and msgpack is None:
-        skipped.append(name)
-        continue
     kw = eval('dict(' + kwargs + ')')
     kw.setdefault('shape', (5, 7))
     kw.setdefault('chunks', (2, 3))
@@ -162,7 +152,7 @@ print(json.dumps(skipped))
 
 @pytest.fixture(scope="module")
 def zarr2_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
-    """The hierarchy zarr-python 2.18 wrote, and the arrays it could not write (msgpack not installed there)."""
+    """The hierarchy zarr-python 2.18 wrote, and the arrays it could not write (none expected)."""
     cwd = tmp_path_factory.mktemp("zarr2")
     out = run_zarr2(f"ARRAYS = {ZARR2_ARRAYS!r}\n{ZARR2_WRITER}", cwd)
     return cwd, json.loads(out.strip().splitlines()[-1])
@@ -186,8 +176,7 @@ def _missing(name: str, expected: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
 @pytest.mark.parametrize("name", sorted(ZARR2_ARRAYS))
 def test_zarrlayered_reads_zarr2_arrays(name: str, zarr2_tree: tuple[Path, list[str]]) -> None:
     cwd, skipped = zarr2_tree
-    if name in skipped or (name == "msgpack" and not HAVE_MSGPACK):
-        pytest.skip(NO_MSGPACK)
+    assert name not in skipped
     expected = _missing(name, np.load(cwd / "expected" / f"{name}.npy", allow_pickle=True))
     array = zarrlayered.open_array(str(cwd / "from_zarr2.zarr"), path=f"arrays/{name}", mode="r")
     got = array[...]
@@ -267,10 +256,7 @@ _VALUE_KIND = {"str": "string", "bytes": "bytes", "json": "json", "msgpack": "ms
 ZARR2_READER = """
 import json, os, sys
 import numpy as np, zarr
-try:
-    import msgpack
-except ImportError:
-    msgpack = None
+import msgpack  # noqa: F401  (the MsgPack object codec needs it; make test installs it in both environments)
 os.makedirs('read', exist_ok=True)
 report = {}
 for consolidated in (False, True):
@@ -280,8 +266,6 @@ for consolidated in (False, True):
     entry = {'names': names, 'root_attrs': root.attrs.asdict(), 'arrays_attrs': arrays.attrs.asdict(),
              'deep_attrs': root['x/y'].attrs.asdict(), 'deep_leaf': root['x/y/leaf'][...].tolist(), 'arrays': {}}
     for name in names:
-        if 'msgpack' in name and msgpack is None:
-            continue
         array = arrays[name]
         data = array[...]
         if not consolidated:
@@ -293,7 +277,7 @@ for consolidated in (False, True):
             'fill_value': repr(fill.tolist() if hasattr(fill, 'tolist') else fill),
         }
     report['consolidated' if consolidated else 'plain'] = entry
-print(json.dumps({'report': report, 'msgpack': msgpack is not None}))
+print(json.dumps({'report': report}))
 """
 
 
@@ -338,8 +322,6 @@ def our_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     deep.attrs["deep"] = [True]
     deep.create_array("leaf", shape=(2, 3), chunks=(1, 2), dtype="int32")[...] = np.arange(6).reshape(2, 3)
     for name, spec in OURS.items():
-        if name == "msgpack" and not HAVE_MSGPACK:
-            continue
         kwargs = {k: v for k, v in spec.items() if k not in ("region", "data")}
         kwargs.setdefault("shape", (5, 7))
         kwargs.setdefault("chunks", (2, 3))
@@ -355,8 +337,6 @@ def our_tree(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 @pytest.mark.parametrize("name", sorted(OURS))
 def test_zarr2_reads_zarrlayered_arrays(name: str, our_tree: tuple[Path, dict[str, Any]]) -> None:
     cwd, out = our_tree
-    if name == "msgpack" and not (HAVE_MSGPACK and out["msgpack"]):
-        pytest.skip(NO_MSGPACK)
     spec = OURS[name]
     expected = _expected(name, spec)
     got = np.load(cwd / "read" / f"{name}.npy", allow_pickle=True)
@@ -379,7 +359,7 @@ def test_zarr2_reads_zarrlayered_hierarchy(our_tree: tuple[Path, dict[str, Any]]
     _, out = our_tree
     for kind in ("plain", "consolidated"):
         entry = out["report"][kind]
-        assert entry["names"] == sorted(name for name in OURS if HAVE_MSGPACK or name != "msgpack")
+        assert entry["names"] == sorted(OURS)
         assert entry["root_attrs"] == {"title": "ours", "nested": {"x": [1, None]}, "é": "ü"}
         assert entry["arrays_attrs"] == {"level": 1}
         assert entry["deep_attrs"] == {"deep": [True]}
