@@ -10,7 +10,7 @@ Reads
     ``get_partial_values`` at once (the synchronous path: ``get_sync`` with a byte range per run). The
     inner chunks are decoded from views of the fetched runs straight into the output: no shard-sized
     buffer is built and nothing is copied but the decoded values. Shards are read concurrently, but the
-    fetched, not yet decoded bytes in flight are capped (one shard, or half the result up to
+    fetched, not yet decoded bytes in flight are capped (one shard, or a quarter of the result up to
     :data:`READ_BUDGET` when that is more), so a read peaks at about the result plus one shard.
 Writes
     A shard whose inner chunks inside the array are all fully written is encoded and stored once,
@@ -30,6 +30,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+import threading
+import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -74,8 +76,9 @@ __all__ = [
 
 #: Two wanted byte ranges closer than this are fetched as one request.
 COALESCE_GAP = 1 << 14
-#: At most this many fetched, undecoded bytes beyond one shard are in flight during an async read.
-READ_BUDGET = 1 << 28
+#: An async read keeps at most a quarter of its result's size in fetched, undecoded bytes, up to this many
+#: (and at least one shard's worth).
+READ_BUDGET = 1 << 26
 
 
 @dataclass(frozen=True)
@@ -324,7 +327,7 @@ async def read_sharded_async(
     """
     loop = asyncio.get_running_loop()
     inner = layout.inner
-    budget = _ByteBudget(max(layout.shard_nbytes, min(out.nbytes // 2, READ_BUDGET)))
+    budget = _ByteBudget(max(layout.shard_nbytes, min(out.nbytes // 4, READ_BUDGET)))
 
     async def one_shard(shard: tuple[int, ...], wanted: ShardWork) -> None:
         key = layout.outer.key_for(shard)
@@ -386,6 +389,31 @@ def _new_shard(
     return layout.codec.assemble_shard(chunks, layout.shard_shape)
 
 
+_loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_loop_locks_guard = threading.Lock()
+
+
+@asynccontextmanager
+async def _shard_lock(store: Store, key: str) -> AsyncIterator[None]:
+    """Hold the process-wide lock of shard ``key`` from async code.
+
+    Tasks of one event loop first queue on an asyncio lock of the same stripe (a prompt, fair hand-over);
+    only the task at its head polls the thread lock, which it shares with other threads and loops.
+    """
+    lock = _stripe(store, key)
+    loop = asyncio.get_running_loop()
+    with _loop_locks_guard:
+        local = _loop_locks.setdefault(loop, {}).setdefault(id(lock), asyncio.Lock())
+    async with local:
+        await _acquire_async(lock)
+        try:
+            yield
+        finally:
+            lock.release()
+
+
 def _whole(layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork) -> bool:
     """True when ``wanted`` writes every element of the shard that lies inside the array."""
     return len(wanted) == layout.inner_chunks_in_array(shard) and all(p.is_complete_chunk for _, p in wanted)
@@ -426,9 +454,7 @@ async def write_sharded_async(
         data: bytes | None = None
         if whole:
             data = await loop.run_in_executor(executor(), _new_shard, layout, wanted, value, None, write_empty, False)
-        lock = _stripe(store, key)
-        await _acquire_async(lock)
-        try:
+        async with _shard_lock(store, key):
             if whole:
                 await _put_async(store, key, data)
                 return
@@ -437,8 +463,6 @@ async def write_sharded_async(
                 executor(), _new_shard, layout, wanted, value, existing, write_empty, False
             )
             await _put_async(store, key, data, existing)
-        finally:
-            lock.release()
 
     groups = layout.group(projections)
     await _bounded((one_shard(shard, wanted) for shard, wanted in groups.items()), concurrency())
