@@ -253,23 +253,44 @@ def _fetch_sync(store: Store, layout: ShardedLayout, shard: tuple[int, ...], wan
     return plan.pieces([store.get_sync(k, rng) for k, rng in plan.requests()])
 
 
+def _place_piece(out: np.ndarray[Any, Any], pieces: list[Piece | None], i: int, inner: ChunkLayout) -> None:
+    """Decode ``pieces[i]`` into ``out`` and drop it from the list.
+
+    Pool jobs take the list and an index rather than the piece itself: a worker thread keeps its last
+    job's arguments a little while after the job is done, and a piece is a view that keeps a whole
+    fetched run (up to a shard) alive.
+    """
+    piece = pieces[i]
+    pieces[i] = None
+    assert piece is not None
+    place_chunk(out, piece[0], piece[1], inner)
+
+
+def _read_shard_sync(
+    store: Store, layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork, out: np.ndarray[Any, Any]
+) -> None:
+    pieces: list[Piece | None] = list(_fetch_sync(store, layout, shard, wanted))
+    inner = layout.inner
+    if layout.decode_in_pool(len(pieces)):
+        pool = executor()
+        for future in [pool.submit(_place_piece, out, pieces, i, inner) for i in range(len(pieces))]:
+            future.result()
+    else:
+        for i in range(len(pieces)):
+            _place_piece(out, pieces, i, inner)
+
+
 def read_sharded_sync(
     store: Store, layout: ShardedLayout, projections: Sequence[Projection], out: np.ndarray[Any, Any]
 ) -> None:
     """Read the inner chunks of ``projections`` into ``out`` through the store's synchronous path.
 
-    Shards are read one after the other; the inner chunks of a shard are decoded in the shared worker
-    pool when their codecs are costly and they are big enough to be worth it.
+    Shards are read one after the other (the fetched bytes of one are released before the next is
+    fetched); the inner chunks of a shard are decoded in the shared worker pool when their codecs are
+    costly and they are big enough to be worth it.
     """
-    inner = layout.inner
     for shard, wanted in layout.group(projections).items():
-        pieces = _fetch_sync(store, layout, shard, wanted)
-        if layout.decode_in_pool(len(pieces)):
-            for _ in executor().map(lambda piece: place_chunk(out, piece[0], piece[1], inner), pieces):
-                pass
-        else:
-            for proj, data in pieces:
-                place_chunk(out, proj, data, inner)
+        _read_shard_sync(store, layout, shard, wanted, out)
 
 
 class _ByteBudget:
@@ -339,15 +360,16 @@ async def read_sharded_async(
         plan = _plan_fetch(layout, key, raw_index, wanted)
         async with budget.take(plan.nbytes):
             blobs = await store.get_partial_values(plan.requests()) if plan.spans else []
-            pieces = plan.pieces(blobs)
+            pieces: list[Piece | None] = list(plan.pieces(blobs))
+            del blobs  # the pieces hold the fetched runs; decoding them all releases the runs
             if layout.decode_in_pool(len(pieces)):
                 pool = executor()
                 await asyncio.gather(
-                    *(loop.run_in_executor(pool, place_chunk, out, proj, data, inner) for proj, data in pieces)
+                    *(loop.run_in_executor(pool, _place_piece, out, pieces, i, inner) for i in range(len(pieces)))
                 )
             else:
-                for proj, data in pieces:
-                    place_chunk(out, proj, data, inner)
+                for i in range(len(pieces)):
+                    _place_piece(out, pieces, i, inner)
 
     groups = layout.group(projections)
     await _bounded((one_shard(shard, wanted) for shard, wanted in groups.items()), concurrency())
