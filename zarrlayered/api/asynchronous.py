@@ -96,10 +96,34 @@ def _node_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Drop zarr-python 2 arguments that have no effect here; refuse those whose effect cannot be had."""
     for ignored in ("cache_metadata", "cache_attrs", "write_empty_chunks_default", "read_only", "zarr_version"):
         kwargs.pop(ignored, None)
-    for legacy in ("synchronizer", "chunk_store", "object_codec", "meta_array"):
+    for legacy in ("object_codec", "meta_array"):
         if kwargs.pop(legacy, None) is not None:
             raise TypeError(f"the zarr-python 2 argument {legacy}= is not supported")
+    for legacy in ("synchronizer", "chunk_store"):
+        if kwargs.pop(legacy, None) is not None:
+            raise TypeError(f"{legacy}= is supported for arrays (open_array, create_array, open), not for groups")
     return kwargs
+
+
+def _legacy_storage(kwargs: dict[str, Any], mode: str) -> dict[str, Any]:
+    """Pop zarr-python 2's ``synchronizer=`` and ``chunk_store=`` (opened for ``mode``) out of ``kwargs``."""
+    out: dict[str, Any] = {}
+    synchronizer = kwargs.pop("synchronizer", None)
+    if synchronizer is not None:
+        if not callable(getattr(synchronizer, "__getitem__", None)):
+            raise TypeError(f"synchronizer must give a lock per key (synchronizer[key]), got {synchronizer!r}")
+        out["synchronizer"] = synchronizer
+    chunk_store = kwargs.pop("chunk_store", None)
+    if chunk_store is not None:
+        out["chunk_store"] = resolve_store(chunk_store, mode)
+    return out
+
+
+def _with_storage(array: AsyncArray, legacy: Mapping[str, Any]) -> AsyncArray:
+    """``array`` with a synchronizer and/or a separate chunk store."""
+    if not legacy:
+        return array
+    return AsyncArray(array.metadata, array.store, array.path, write_empty_chunks=array.write_empty_chunks, **legacy)
 
 
 async def _check_free(store: Store, path: str, mode: str) -> None:
@@ -147,8 +171,9 @@ async def open(
     resolved = resolve_store(store, mode, storage_options)
     if mode not in ("w", "w-", "x"):
         try:
-            return await open_node(resolved, normalize_path(path), zarr_format=zarr_format,
+            node = await open_node(resolved, normalize_path(path), zarr_format=zarr_format,
                                    use_consolidated=kwargs.get("use_consolidated"))
+            return _with_storage(node, _legacy_storage(kwargs, mode)) if isinstance(node, AsyncArray) else node
         except NodeNotFoundError:
             if mode in ("r", "r+"):
                 raise
@@ -176,6 +201,7 @@ async def open_array(
     config = kwargs.pop("config", None) or {}
     write_empty = kwargs.pop("write_empty_chunks", config.get("write_empty_chunks"))
     kwargs.pop("use_consolidated", None)
+    legacy = _legacy_storage(kwargs, mode)
     if mode in ("r", "r+", "a"):
         try:
             node = await open_node(resolved, node_path, zarr_format=zarr_format)
@@ -187,17 +213,19 @@ async def open_array(
                 raise ContainsGroupError(f"a group, not an array, is at {node_path!r} in {resolved!r}")
             if write_empty is not None:
                 node.write_empty_chunks = bool(write_empty)
-            return node
+            return _with_storage(node, legacy)
     await _check_free(resolved, node_path, mode)
     if "shape" not in kwargs:
         raise TypeError(f"open_array with mode {mode!r} creates an array, which needs shape=")
     if "compressor" in kwargs:  # one codec, or None for none
         compressor = kwargs.pop("compressor")
         kwargs["compressors"] = [] if compressor is None else compressor
-    return await create_array_node(
+    if mode == "w" and "chunk_store" in legacy:
+        await legacy["chunk_store"].delete_dir(node_path)
+    return _with_storage(await create_array_node(
         resolved, node_path, overwrite=(mode == "w"), zarr_format=zarr_format,
         write_empty_chunks=write_empty, **_node_kwargs(kwargs),
-    )
+    ), legacy)
 
 
 async def open_group(
@@ -281,11 +309,22 @@ async def create_array(
         shape = np.shape(data)
     if shape is None:
         raise TypeError("create_array needs shape= or data=")
+    legacy = _legacy_storage(kwargs, "w" if overwrite else "a")
     kwargs = _node_kwargs(kwargs)
-    return await create_array_node(
+    values = data if write_data else None
+    if "chunk_store" in legacy:  # the data goes to the chunk store: written once the array knows it
+        if overwrite:
+            await legacy["chunk_store"].delete_dir(normalize_path(name))
+        if values is not None:
+            values = np.asarray(values)
+            dtype = (values.dtype if values.dtype != object else str) if dtype is None else dtype
+    array = _with_storage(await create_array_node(
         resolved, normalize_path(name), overwrite=overwrite, shape=shape, dtype=dtype,
-        data=data if write_data else None, write_empty_chunks=write_empty, **kwargs,
-    )
+        data=None if "chunk_store" in legacy else values, write_empty_chunks=write_empty, **kwargs,
+    ), legacy)
+    if "chunk_store" in legacy and values is not None:
+        await array.set_selection(Ellipsis, values, "basic")
+    return array
 
 
 async def create_group(

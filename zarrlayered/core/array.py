@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from zarrlayered.core.chunk_grids import RectilinearChunkGrid
-from zarrlayered.core.codec_pipeline import ChunkLayout, read_async, read_sync, write_async, write_sync
+from zarrlayered.core.codec_pipeline import (
+    ChunkLayout,
+    SynchronizedStore,
+    read_async,
+    read_sync,
+    write_async,
+    write_sync,
+)
 from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
 from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
 from zarrlayered.core.metadata import ArrayMetadata
@@ -95,10 +102,23 @@ class AsyncArray:
         The array's path within the store ("" for the root).
     write_empty_chunks
         Store chunks that hold only the fill value (default: config ``array.write_empty_chunks``).
+    synchronizer
+        zarr-python 2's ``synchronizer``: ``synchronizer[key]`` gives the lock every write of chunk ``key``
+        holds (see :mod:`zarrlayered.compat.synchronizers`); None uses the in-process locks.
+    chunk_store
+        zarr-python 2's ``chunk_store``: the store that holds the chunks (under the same keys), when they
+        are kept apart from the metadata in ``store``.
     """
 
     def __init__(
-        self, metadata: ArrayMetadata, store: Store, path: str = "", *, write_empty_chunks: bool | None = None
+        self,
+        metadata: ArrayMetadata,
+        store: Store,
+        path: str = "",
+        *,
+        write_empty_chunks: bool | None = None,
+        synchronizer: Any = None,
+        chunk_store: Store | None = None,
     ) -> None:
         self.metadata = metadata
         self.store = store
@@ -106,9 +126,13 @@ class AsyncArray:
         self.write_empty_chunks = (
             _default_write_empty_chunks() if write_empty_chunks is None else bool(write_empty_chunks)
         )
+        self.synchronizer = synchronizer
+        self.chunk_store = chunk_store
         self._layout = ChunkLayout.from_metadata(metadata, self.path)
         self._sharded = ShardedLayout.from_layout(self._layout)
-        self._data_store = self._chunk_store(metadata, store, self.path)
+        self._data_store = self._chunk_store(metadata, store if chunk_store is None else chunk_store, self.path)
+        if synchronizer is not None:
+            self._data_store = SynchronizedStore(self._data_store, synchronizer)
 
     @staticmethod
     def _chunk_store(metadata: ArrayMetadata, store: Store, path: str) -> Store:
@@ -309,7 +333,8 @@ class AsyncArray:
 
     # -- metadata changes ------------------------------------------------------------------------------
     def _with_metadata(self, metadata: ArrayMetadata) -> AsyncArray:
-        return type(self)(metadata, self.store, self.path, write_empty_chunks=self.write_empty_chunks)
+        return type(self)(metadata, self.store, self.path, write_empty_chunks=self.write_empty_chunks,
+                          synchronizer=self.synchronizer, chunk_store=self.chunk_store)
 
     async def _save_metadata(self, metadata: ArrayMetadata) -> None:
         await write_documents(self.store, self.path, metadata.to_json_bytes())
@@ -440,9 +465,10 @@ class AsyncArray:
     async def nchunks_initialized(self) -> int:
         """How many chunks are stored."""
         count = 0
-        async for _ in self.store.list_prefix(f"{self.path}/" if self.path else ""):
+        chunks = self.store if self.chunk_store is None else self.chunk_store
+        async for _ in chunks.list_prefix(f"{self.path}/" if self.path else ""):
             count += 1
-        return max(0, count - len(await self._metadata_keys()))
+        return count if self.chunk_store is not None else max(0, count - len(await self._metadata_keys()))
 
     async def _metadata_keys(self) -> list[str]:
         names = ("zarr.json",) if self.zarr_format == 3 else (".zarray", ".zattrs")
@@ -463,4 +489,5 @@ class AsyncArray:
 
     async def nbytes_stored(self) -> int:
         """Bytes stored for this array: its chunks and metadata."""
-        return await self.store.getsize_prefix(self.path)
+        stored = await self.store.getsize_prefix(self.path)
+        return stored if self.chunk_store is None else stored + await self.chunk_store.getsize_prefix(self.path)

@@ -20,7 +20,9 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, Protocol
 
 import numpy as np
@@ -30,10 +32,13 @@ from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.core.chunk_grids import ChunkGrid
 from zarrlayered.core.sync import executor
 from zarrlayered.stores.abc import Store
+from zarrlayered.stores.wrapper import WrapperStore
 
 __all__ = [
     "ChunkLayout",
+    "ChunkLock",
     "Projection",
+    "SynchronizedStore",
     "read_async",
     "read_sync",
     "write_async",
@@ -221,8 +226,43 @@ _STRIPES = 512
 _stripe_locks = [threading.Lock() for _ in range(_STRIPES)]
 
 
-def _stripe(store: Store, key: str) -> threading.Lock:
-    """The lock of ``key``: shared by stores equal by value (two LocalStores of one directory, wrappers)."""
+class ChunkLock(Protocol):
+    """A chunk's lock: a threading.Lock, or a synchronizer's lock (async code polls ``acquire(False)``)."""
+
+    def acquire(self, blocking: bool = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def __enter__(self) -> Any: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None, /
+    ) -> Any: ...
+
+
+class SynchronizedStore(WrapperStore):
+    """``store`` whose chunk locks come from ``synchronizer[key]`` (zarr-python 2's synchronizers) instead of
+    the in-process stripes, so writers in other processes take turns too; whole-chunk writes then hold them."""
+
+    def __init__(self, store: Store, synchronizer: Any) -> None:
+        super().__init__(store)
+        self.synchronizer = synchronizer
+
+    def lock_for(self, key: str) -> ChunkLock:
+        """The lock of ``key``."""
+        lock: ChunkLock = self.synchronizer[key]
+        return lock
+
+
+def _synchronized(store: Store) -> bool:
+    return isinstance(store, SynchronizedStore)
+
+
+def _stripe(store: Store, key: str) -> ChunkLock:
+    """The lock of ``key``: a synchronized store's own, else a stripe shared by stores equal by value (two
+    LocalStores of one directory, wrappers)."""
+    if isinstance(store, SynchronizedStore):
+        return store.lock_for(key)
     while isinstance(getattr(store, "store", None), Store):
         store = store.store  # type: ignore[attr-defined]
     try:
@@ -233,7 +273,7 @@ def _stripe(store: Store, key: str) -> threading.Lock:
     return _stripe_locks[int.from_bytes(digest, "little") % _STRIPES]
 
 
-async def _acquire_async(lock: threading.Lock) -> None:
+async def _acquire_async(lock: ChunkLock) -> None:
     delay = 0.0005
     while not lock.acquire(blocking=False):
         await asyncio.sleep(delay)
@@ -269,7 +309,9 @@ def write_sync(
     for proj in projections:
         key = layout.key_for(proj.chunk_coords)
         if proj.is_complete_chunk:
-            _store_sync(store, key, encode_chunk(merge_chunk(proj, value, None, layout), proj, layout, write_empty))
+            encoded = encode_chunk(merge_chunk(proj, value, None, layout), proj, layout, write_empty)
+            with _stripe(store, key) if _synchronized(store) else nullcontext():
+                _store_sync(store, key, encoded)
             continue
         with _stripe(store, key):
             existing = store.get_sync(key)
@@ -321,11 +363,15 @@ async def write_async(
         if proj.is_complete_chunk:
             chunk = merge_chunk(proj, value, None, layout)
             encoded = await _run_cpu(layout, functools.partial(encode_chunk, chunk, proj, layout, write_empty), nbytes)
-            await _store_async(store, key, encoded)
-            return
+            if not _synchronized(store):
+                await _store_async(store, key, encoded)
+                return
         lock = _stripe(store, key)
         await _acquire_async(lock)
         try:
+            if proj.is_complete_chunk:
+                await _store_async(store, key, encoded)
+                return
             existing = await store.get(key)
             chunk = await _run_cpu(layout, functools.partial(merge_chunk, proj, value, existing, layout), nbytes)
             encoded = await _run_cpu(layout, functools.partial(encode_chunk, chunk, proj, layout, write_empty), nbytes)

@@ -10,10 +10,12 @@ from zarrlayered.stores.abc import (
     SuffixByteRequest,
     SyncStore,
 )
+from zarrlayered.stores.cache import LRUStoreCache
 from zarrlayered.stores.fsspec import FsspecStore
 from zarrlayered.stores.local import LocalStore
 from zarrlayered.stores.logging import LoggingStore
 from zarrlayered.stores.make import StoreLike, make_store
+from zarrlayered.stores.mapping import MappingStore
 from zarrlayered.stores.memory import MemoryStore
 from zarrlayered.stores.registry import register_store
 from zarrlayered.stores.wrapper import WrapperStore
@@ -22,8 +24,10 @@ from zarrlayered.stores.zip import ZipStore
 __all__ = [
     "ByteRequest",
     "FsspecStore",
+    "LRUStoreCache",
     "LocalStore",
     "LoggingStore",
+    "MappingStore",
     "MemoryStore",
     "OffsetByteRequest",
     "RangeByteRequest",

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from zarrlayered.stores.abc import Store
+from zarrlayered.stores.mapping import MappingLike, MappingStore, is_mapping_like
 from zarrlayered.stores.memory import MemoryStore
 from zarrlayered.stores.registry import get_store_factory
 
 __all__ = ["AccessMode", "StoreLike", "make_store", "parse_mode"]
 
-StoreLike: TypeAlias = Store | str | os.PathLike[str] | dict[str, bytes] | None
+StoreLike: TypeAlias = Store | str | os.PathLike[str] | dict[str, bytes] | MappingLike | None
 AccessMode: TypeAlias = str
 
 _MODES = ("r", "r+", "a", "w", "w-", "x")
@@ -49,6 +50,11 @@ def make_store(
     store_like
         - ``None``: a new :class:`MemoryStore`;
         - a ``dict``: a MemoryStore over that dict;
+        - fsspec's ``FSMap`` (``fsspec.get_mapper(url)``): an FsspecStore over its filesystem and root,
+          as zarr-python 3 does;
+        - any other mapping of str to bytes (a zarr-python 2 store, a shelf, a dbm database, a zict
+          mapping, your own class with ``__getitem__``/``__setitem__``/``__delitem__``/``__iter__``):
+          a :class:`~zarrlayered.stores.mapping.MappingStore` over it;
         - a ``str`` or path: a LocalStore, or a ZipStore when it ends in ``.zip``;
         - a URL with a protocol (``memory://``, ``file://``, ``s3://``, ``zip::...``): the store
           registered for the scheme, else an FsspecStore;
@@ -72,6 +78,13 @@ def make_store(
         return MemoryStore(read_only=read_only)
     if isinstance(store_like, dict):
         return MemoryStore(store_like, read_only=read_only)
+    if _is_fsmap(store_like):
+        from zarrlayered.stores.fsspec import FsspecStore
+
+        mapper: Any = store_like
+        return FsspecStore(mapper.fs, mapper.root, read_only=read_only)
+    if is_mapping_like(store_like):
+        return MappingStore(store_like, read_only=read_only)
     if isinstance(store_like, str) and (scheme := _scheme(store_like)) is not None:
         factory = get_store_factory(scheme)
         if factory is not None:
@@ -91,9 +104,14 @@ def make_store(
             raise FileNotFoundError(f"no store at {str(path)!r} (opened with mode 'r')")
         return LocalStore(path, read_only=read_only)
     raise TypeError(
-        "store must be a Store, a path, a URL, a dict or None, "
+        "store must be a Store, a path, a URL, a mapping of str to bytes or None, "
         f"got {type(store_like).__name__}: {store_like!r}"
     )
+
+
+def _is_fsmap(obj: object) -> bool:
+    kind = type(obj)
+    return kind.__name__ == "FSMap" and kind.__module__ == "fsspec.mapping"
 
 
 def _zip_mode(mode: str | None) -> str:
