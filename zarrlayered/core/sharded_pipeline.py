@@ -78,7 +78,7 @@ __all__ = [
 COALESCE_GAP = 1 << 14
 #: An async read keeps at most a quarter of its result's size in fetched, undecoded bytes, up to this many
 #: (and at least one shard's worth).
-READ_BUDGET = 1 << 26
+READ_BUDGET = 1 << 25
 
 
 @dataclass(frozen=True)
