@@ -17,6 +17,7 @@ from sharding_helpers import RecordingStore, needed_inner_chunks, shard_key, sha
 
 import zarrlayered
 from zarrlayered.core.sharded_pipeline import COALESCE_GAP
+from zarrlayered.stores import FsspecStore
 
 SHAPE = (512, 512)
 INNER = (64, 64)
@@ -287,3 +288,21 @@ def test_reads_never_fetch_a_whole_shard() -> None:
     np.testing.assert_array_equal(arr.oindex[np.arange(0, 512, 3), :], DATA[::3])
     np.testing.assert_array_equal(arr.vindex[np.arange(512), np.arange(512)], np.diagonal(DATA))
     assert store.requests and store.whole_reads() == []
+
+
+def test_partial_reads_from_s3_go_through_get_partial_values(s3_bucket: tuple[str, dict[str, Any]]) -> None:
+    """A remote store (moto's S3 server): the sync front end takes the async path, one range request per run."""
+    url, options = s3_bucket
+    remote = RecordingStore(FsspecStore.from_url(f"{url}/sharded", storage_options=options))
+    arr = zarrlayered.create_array(remote, shape=SHAPE, chunks=INNER, shards=SHARDS, dtype="f8", compressors=None)
+    assert not arr.async_array.sync_path
+    arr[...] = DATA
+    remote.reset_counts()
+    np.testing.assert_array_equal(arr.oindex[[70], [130]], DATA[70:71, 130:131])
+    assert remote.counter == {"get": 1, "get_partial_values": 1}
+    assert remote.bytes_read == INDEX_NBYTES + INNER_NBYTES
+    remote.reset_counts()
+    np.testing.assert_array_equal(arr.vindex[np.ix_(np.arange(0, 512, 64), [0, 300])], DATA[::64][:, [0, 300]])
+    # 8 x 2 points in 16 inner chunks spread over the four shards: four indexes, one batch of ranges per shard
+    assert remote.counter == {"get": 4, "get_partial_values": 4}
+    assert remote.bytes_read == 4 * INDEX_NBYTES + 16 * INNER_NBYTES
