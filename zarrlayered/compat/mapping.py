@@ -152,8 +152,17 @@ class StoreMapping(MutableMapping[str, bytes]):
         sync(self._store.delete_dir(_path(path)))
 
     def rename(self, src_path: str, dst_path: str) -> None:
-        """Move the value or every key under ``src_path`` to ``dst_path``."""
-        sync(self._store.rename(_path(src_path), _path(dst_path)))
+        """Move the value or every key under ``src_path`` to ``dst_path`` (key by key when the store cannot)."""
+        src, dst = _path(src_path), _path(dst_path)
+        try:
+            sync(self._store.rename(src, dst))
+        except NotImplementedError:
+            moved = [src] if src in self else [k for k in self._keys() if k.startswith(f"{src}/")]
+            if not moved:
+                raise FileNotFoundError(f"nothing stored at {src!r} in {self._store!r}") from None
+            for key in moved:
+                self[dst + key[len(src) :]] = self[key]
+                del self[key]
 
     def close(self) -> None:
         """Close the store."""
