@@ -306,3 +306,15 @@ def test_partial_reads_from_s3_go_through_get_partial_values(s3_bucket: tuple[st
     # 8 x 2 points in 16 inner chunks spread over the four shards: four indexes, one batch of ranges per shard
     assert remote.counter == {"get": 4, "get_partial_values": 4}
     assert remote.bytes_read == 4 * INDEX_NBYTES + 16 * INNER_NBYTES
+
+
+@pytest.mark.parametrize("path", ["sync", "async"])
+def test_a_truncated_shard_is_an_error_not_garbage(path: str) -> None:
+    arr, store = _make(location="start")
+    kept = INDEX_NBYTES + 3 * INNER_NBYTES
+    _, start, _ = _extent(store, (3, 3))  # the last inner chunk of shard (0, 0) in Morton order
+    assert start >= kept
+    store.backing.store_dict["c/0/0"] = store.backing.store_dict["c/0/0"][:kept]  # the index survives
+    np.testing.assert_array_equal(_read(arr, "getitem", (0, 0), path), DATA[0, 0])  # within the kept bytes
+    with pytest.raises(ValueError, match="shorter than its index says"):
+        _read(arr, "getitem", (200, 200), path)
