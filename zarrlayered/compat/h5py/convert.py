@@ -1,0 +1,239 @@
+"""h5py dtypes <-> Zarr data types, and the conversions of values read and written.
+
+h5py reads variable-length strings as ``bytes`` objects (``asstr()`` decodes them), keeps big-endian
+dtypes, sub-array dtypes (``"(3,)f8"``) and enum names. Zarr stores variable-length UTF-8 as ``string``,
+ASCII as variable-length bytes, a big-endian dtype with a big-endian ``bytes`` codec (V3) or its ``>``
+dtype (V2), a sub-array dtype as trailing array dimensions; what Zarr has no field for goes in the
+node's record (see :mod:`~zarrlayered.compat.h5py.record`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from zarrlayered.compat.h5py.dtypes import check_string_dtype, check_vlen_dtype, string_dtype
+
+__all__ = [
+    "StoragePlan",
+    "array_for_new_object",
+    "check_storable",
+    "from_engine",
+    "guess_dtype",
+    "h5py_dtype",
+    "plan_storage",
+    "to_engine",
+]
+
+
+@dataclass(frozen=True)
+class StoragePlan:
+    """How an h5py dtype is stored: the Zarr dtype, extra trailing dimensions, record entries, serializer."""
+
+    engine_dtype: Any
+    extra_shape: tuple[int, ...] = ()
+    record: dict[str, Any] = field(default_factory=dict)
+    big_endian: bool = False
+
+
+def check_storable(dtype: np.dtype[Any]) -> None:
+    """Refuse dtypes h5py refuses (``U``, bare objects) and those this front end cannot store."""
+    if dtype.kind == "U":
+        raise TypeError(f"No conversion path for dtype: {dtype!r}")
+    if dtype.kind == "O":
+        vlen = check_vlen_dtype(dtype)
+        if vlen is None:
+            raise TypeError(f"Object dtype {dtype!r} has no native HDF5 equivalent")
+        if vlen not in (str, bytes):
+            raise TypeError(
+                f"variable-length sequences (vlen_dtype({getattr(vlen, '__name__', vlen)})) have no Zarr data type; "
+                "store them as separate datasets or as strings"
+            )
+    if dtype.fields:
+        for name, (sub, *_rest) in dtype.fields.items():
+            if sub.kind in ("O", "U"):
+                raise TypeError(f"compound field {name!r} of type {sub!r} is not supported in Zarr structured dtypes")
+    if dtype.kind == "f" and dtype.itemsize > 8:
+        raise TypeError(f"{dtype!r} (extended precision) has no Zarr data type")
+
+
+def plan_storage(dtype: np.dtype[Any]) -> StoragePlan:
+    """How to create a Zarr array for h5py ``dtype`` (which :func:`check_storable` accepted)."""
+    record: dict[str, Any] = {}
+    extra: tuple[int, ...] = ()
+    if dtype.subdtype is not None:
+        base, extra = dtype.subdtype
+        record["subarray"] = list(extra)
+        dtype = base
+    vlen = check_vlen_dtype(dtype)
+    if vlen is str:
+        return StoragePlan(str, extra, record)
+    if vlen is bytes:
+        return StoragePlan(bytes, extra, record)
+    meta: Mapping[str, Any] = dtype.metadata or {}
+    if "enum" in meta:
+        record["enum"] = {str(k): int(v) for k, v in meta["enum"].items()}
+    if dtype.kind == "S" and meta.get("h5py_encoding") == "utf-8":
+        record["encoding"] = "utf-8"
+    big = dtype.byteorder == ">" and dtype.itemsize > 1
+    if big:
+        record["byteorder"] = ">"
+    plain = np.dtype(dtype.str) if dtype.names is None else dtype
+    return StoragePlan(plain, extra, record, big)
+
+
+def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: dict[str, Any]) -> np.dtype[Any]:
+    """The dtype h5py would report for a Zarr array of ``engine_dtype`` with this record."""
+    if engine_dtype.kind == "T" or object_codec == "vlen-utf8":
+        dtype = string_dtype("utf-8")
+    elif object_codec == "vlen-bytes":
+        dtype = string_dtype("ascii")
+    else:
+        dtype = engine_dtype
+        if record.get("byteorder") == ">" and dtype.names is None:
+            dtype = dtype.newbyteorder(">")
+        if record.get("encoding") == "utf-8" and dtype.kind == "S":
+            dtype = np.dtype(dtype, metadata={"h5py_encoding": "utf-8"})
+        enum = record.get("enum")
+        if isinstance(enum, dict):
+            dtype = np.dtype(dtype, metadata={"enum": dict(enum)})
+    sub = record.get("subarray")
+    if isinstance(sub, list) and sub:
+        dtype = np.dtype((dtype, tuple(int(n) for n in sub)))
+    return dtype
+
+
+def find_item_type(data: Any) -> type | None:
+    """The one Python type of the items of ``data`` (h5py's rule for guessing string dtypes), else None."""
+    item_types: set[Any]
+    if isinstance(data, np.ndarray):
+        if data.dtype.kind == "O" and check_string_dtype(data.dtype) is None and data.size > 0:
+            item_types = {type(e) for e in data.flat}
+        else:
+            return None
+    elif isinstance(data, list | tuple):
+        item_types = {find_item_type(e) for e in data}
+    else:
+        return type(data)
+    if len(item_types) != 1:
+        return None
+    found = item_types.pop()
+    return found if isinstance(found, type) else None
+
+
+def guess_dtype(data: Any) -> np.dtype[Any] | None:
+    """``bytes`` items -> variable-length ASCII, ``str`` items -> variable-length UTF-8, else None."""
+    item = find_item_type(data)
+    if item is bytes:
+        return string_dtype("ascii")
+    if item is str:
+        return string_dtype("utf-8")
+    return None
+
+
+def array_for_new_object(data: Any, specified_dtype: Any = None) -> np.ndarray[Any, Any]:
+    """The array a new dataset or attribute is made from (h5py's rules for the dtype)."""
+    as_dtype: Any
+    wanted = None if specified_dtype is None else np.dtype(specified_dtype)
+    half = wanted is not None and wanted.kind == "f" and wanted.itemsize < 4
+    if half or (not isinstance(data, np.ndarray) and specified_dtype is not None):
+        as_dtype = specified_dtype
+    else:
+        as_dtype = guess_dtype(data)
+    arr = np.asarray(data, order="C", dtype=as_dtype)
+    if as_dtype is not None:
+        arr = arr.view(dtype=np.dtype(as_dtype))
+    return arr
+
+
+# -- values written --------------------------------------------------------------------------------------------
+
+
+def _to_str(item: Any) -> str:
+    if isinstance(item, bytes):
+        return item.decode("utf-8", "surrogateescape")
+    if isinstance(item, str):
+        return item
+    raise TypeError(f"Can't implicitly convert non-string objects to strings: {item!r}")
+
+
+def _to_bytes(item: Any) -> bytes:
+    if isinstance(item, bytes):
+        return bytes(item)
+    if isinstance(item, str):
+        return item.encode("ascii")
+    raise TypeError(f"Can't implicitly convert non-string objects to strings: {item!r}")
+
+
+def _object_items(value: Any, convert: Any) -> Any:
+    if isinstance(value, str | bytes):
+        return convert(value)
+    arr = np.asarray(value, dtype=object) if not isinstance(value, np.ndarray) else value
+    if arr.dtype.kind == "U":
+        arr = arr.astype(object)
+    if arr.ndim == 0:
+        return convert(arr[()])
+    out = np.empty(arr.shape, dtype=object)
+    flat = out.reshape(-1)
+    for i, item in enumerate(arr.reshape(-1).tolist()):
+        flat[i] = convert(item)
+    return out
+
+
+def to_engine(value: Any, dtype: np.dtype[Any]) -> Any:
+    """``value`` in the form the Zarr array of h5py ``dtype`` takes (strings converted, dtype applied)."""
+    base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+    vlen = check_vlen_dtype(base)
+    if vlen is str:
+        return _object_items(value, _to_str)
+    if vlen is bytes:
+        return _object_items(value, _to_bytes)
+    if base.kind == "S":
+        if isinstance(value, str):
+            return np.asarray(value.encode("utf-8"), dtype=base.str)
+        if isinstance(value, np.ndarray) and value.dtype.kind == "U":
+            raise TypeError(f"No conversion path for dtype: {value.dtype!r}")
+        if (isinstance(value, np.ndarray) and value.dtype.kind == "O") or isinstance(value, list | tuple):
+            encoded = _object_items(value, lambda s: s.encode("utf-8") if isinstance(s, str) else s)
+            return np.asarray(encoded, dtype=base.str)
+        return np.asarray(value, dtype=base.str)
+    target = np.dtype(base.str) if base.names is None else base
+    if isinstance(value, np.ndarray) and value.dtype == target:
+        return value
+    return np.asarray(value, dtype=target)
+
+
+# -- values read ------------------------------------------------------------------------------------------------
+
+
+def _encode_all(arr: Any, encode: bool) -> Any:
+    if not isinstance(arr, np.ndarray):
+        if isinstance(arr, str):
+            return arr.encode("utf-8", "surrogateescape") if encode else arr
+        return arr
+    out = np.empty(arr.shape, dtype=string_dtype("utf-8"))
+    flat = out.reshape(-1)
+    for i, item in enumerate(arr.reshape(-1).tolist()):
+        flat[i] = item.encode("utf-8", "surrogateescape") if isinstance(item, str) else item
+    return out
+
+
+def from_engine(result: Any, dtype: np.dtype[Any]) -> Any:
+    """A value read from the Zarr array as h5py returns it (``bytes`` for vlen strings, byte order kept)."""
+    base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+    vlen = check_vlen_dtype(base)
+    if vlen is str:
+        return _encode_all(result, True)
+    if vlen is bytes:
+        if isinstance(result, np.ndarray):
+            out = np.empty(result.shape, dtype=string_dtype("ascii"))
+            out[...] = result
+            return out
+        return result
+    if base.byteorder == ">" and isinstance(result, np.ndarray | np.generic):
+        converted = np.asarray(result).astype(base.newbyteorder(">"), copy=False)
+        return converted if isinstance(result, np.ndarray) else converted[()]
+    return result

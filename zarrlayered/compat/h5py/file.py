@@ -1,0 +1,275 @@
+"""File: h5py's ``File`` over a Zarr hierarchy in a directory, a zip archive, a URL or any Store.
+
+Modes are h5py's: ``r`` (read only, must exist), ``r+`` (read/write, must exist), ``w`` (create,
+replacing what is there), ``w-`` / ``x`` (create, failing if it exists), ``a`` (read/write, created
+when missing); the default is ``r``. A ``.zip`` path is a zip archive (written out on ``close``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import weakref
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from zarrlayered.compat.h5py.base import FileState
+from zarrlayered.compat.h5py.group import Group
+from zarrlayered.compat.h5py.record import join_attributes
+from zarrlayered.core.group import AsyncGroup
+from zarrlayered.core.sync import sync
+from zarrlayered.errors import ContainsArrayError, NodeNotFoundError
+from zarrlayered.stores.abc import Store
+from zarrlayered.stores.make import make_store
+from zarrlayered.stores.memory import MemoryStore
+
+__all__ = ["File"]
+
+_MODES = ("r", "r+", "w", "w-", "x", "a")
+#: File-access drivers: each HDF5 driver only changes how bytes reach the disk, which Zarr's store decides.
+_DRIVERS = (None, "sec2", "stdio", "core", "direct")
+_LOCKING = (None, True, False, "best-effort")
+
+
+def _is_url(name: str) -> bool:
+    return "://" in name or "::" in name
+
+
+def _close_owned(store: Store, owned: bool) -> None:
+    """Close a store this file opened, when the file's last object is gone (a zip archive is written out)."""
+    if owned and not store.closed:
+        store.close()
+
+
+def _not_found(name: str) -> FileNotFoundError:
+    return FileNotFoundError(
+        errno.ENOENT,
+        f"Unable to synchronously open file (unable to open file: name = '{name}', errno = 2, "
+        "error message = 'No such file or directory')",
+    )
+
+
+def _exists_error(name: str) -> FileExistsError:
+    return FileExistsError(
+        errno.EEXIST,
+        f"Unable to synchronously create file (unable to open file: name = '{name}', errno = 17, "
+        "error message = 'File exists')",
+    )
+
+
+def _not_zarr(name: str) -> OSError:
+    return OSError(f"Unable to synchronously open file (file signature not found: '{name}' holds no Zarr hierarchy)")
+
+
+def _open_root(store: Store, mode: str, zarr_format: Literal[2, 3] | None) -> AsyncGroup | None:
+    try:
+        consolidated = None if mode == "r" else False
+        return sync(AsyncGroup.open(store, "", zarr_format=zarr_format, use_consolidated=consolidated))
+    except NodeNotFoundError:
+        return None
+    except ContainsArrayError:
+        raise OSError(f"the root of {store!r} is a Zarr array, not a group (use zarrlayered.open_array)") from None
+
+
+class File(Group):
+    """An open Zarr hierarchy with h5py's ``File`` API (a :class:`Group` for the root, plus file methods).
+
+    Parameters
+    ----------
+    name
+        A directory path (``str`` or ``PathLike``; any suffix such as ``.h5`` is just part of the name), a
+        ``.zip`` path, a URL (``s3://...``, ``memory://...``, ``zip::...``), a ``dict`` or a Store.
+    mode
+        ``r`` (default), ``r+``, ``w``, ``w-``, ``x`` or ``a``, as h5py.
+    driver
+        ``"core"`` with ``backing_store=False`` keeps the file in memory; other HDF5 drivers (``sec2``,
+        ``stdio``) are accepted and change nothing.
+    track_order
+        For a new file: list members and attributes of the root group in creation order.
+    zarr_format
+        2 or 3 for a new file (default 3); for an existing one, None detects it.
+    storage_options
+        fsspec options, with URLs.
+    **kwds
+        h5py's tuning options (``libver``, ``rdcc_*``, ``locking``, ``userblock_size``, ...) are accepted
+        and ignored; Zarr has no equivalent.
+
+    Raises
+    ------
+    FileNotFoundError
+        Modes ``r``/``r+`` and nothing is there.
+    FileExistsError
+        Modes ``w-``/``x`` and something is there.
+    OSError
+        The path holds something that is not a Zarr hierarchy.
+    ValueError
+        An unknown mode or driver.
+    """
+
+    def __init__(self, name: Any, mode: str | None = None, driver: str | None = None, libver: Any = None,
+                 userblock_size: Any = None, swmr: bool = False, rdcc_nslots: Any = None, rdcc_nbytes: Any = None,
+                 rdcc_w0: Any = None, track_order: bool | None = None, fs_strategy: Any = None,
+                 fs_persist: bool = False, fs_threshold: int = 1, fs_page_size: Any = None, page_buf_size: Any = None,
+                 min_meta_keep: int = 0, min_raw_keep: int = 0, locking: Any = None, alignment_threshold: int = 1,
+                 alignment_interval: int = 1, meta_block_size: Any = None, *, zarr_format: Literal[2, 3] | None = None,
+                 storage_options: Mapping[str, Any] | None = None, **kwds: Any) -> None:
+        mode = "r" if mode is None else mode
+        if mode not in _MODES:
+            raise ValueError("Invalid mode; must be one of r, r+, w, w-, x, a")
+        if driver not in _DRIVERS:
+            raise ValueError(f"Unknown driver type '{driver}'")
+        backing_store = kwds.pop("backing_store", True)
+        if "backing_store" in kwds or (driver != "core" and backing_store is not True):
+            raise TypeError("backing_store is an option of the 'core' driver only")
+        kwds.pop("block_size", None)
+        if kwds:
+            raise TypeError(f"File() got an unexpected keyword argument {sorted(kwds)[0]!r}")
+        if locking not in _LOCKING:
+            raise ValueError(f"Unsupported locking value: {locking!r}")
+        if userblock_size is not None:
+            if not isinstance(userblock_size, int) or userblock_size < 512 or userblock_size & (userblock_size - 1):
+                raise ValueError("User block size must be a power of 2 no smaller than 512")
+            if mode in ("r", "r+"):
+                raise ValueError("User block may only be specified when creating a file")
+        if fs_strategy not in (None, "fsm", "page", "aggregate", "none"):
+            raise ValueError(f"Invalid file space strategy type: {fs_strategy!r}")
+        self._userblock_size = userblock_size or 0
+        self._libver = libver
+        state = self._open(name, mode, driver, backing_store, track_order, zarr_format, storage_options)
+        weakref.finalize(state, _close_owned, state.store, state.owns_store)
+        super().__init__(state, state.root)
+
+    @classmethod
+    def _bind(cls, state: FileState) -> File:
+        """Another File object on an open file's state (what ``obj.file`` returns)."""
+        obj = cls.__new__(cls)
+        obj._userblock_size = 0
+        obj._libver = None
+        Group.__init__(obj, state, state.root)
+        return obj
+
+    # -- opening -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _store(name: Any, mode: str, driver: str | None, backing_store: bool,
+               storage_options: Mapping[str, Any] | None) -> tuple[Store, str, bool, bool]:
+        """(store, filename, owned by this file, whether something was already there)."""
+        if isinstance(name, Store):
+            store = name.with_read_only(True) if mode == "r" and not name.read_only else name
+            return store, repr(name), False, True
+        if isinstance(name, dict):
+            return MemoryStore(name, read_only=mode == "r"), "<memory>", True, bool(name)
+        if hasattr(name, "read") and hasattr(name, "seek"):
+            raise TypeError("file-like objects are not supported: pass a directory or .zip path, a URL or a Store")
+        if not isinstance(name, str | bytes | os.PathLike):
+            raise TypeError(f"expected a path, URL, dict or Store, got {type(name).__name__}")
+        text = os.fsdecode(name)
+        if driver == "core" and not backing_store:
+            return MemoryStore(), text, True, False
+        store_mode = "r" if mode == "r" else ("a" if mode in ("r+", "a") else mode)
+        if _is_url(text):
+            return make_store(text, mode=store_mode, storage_options=storage_options), text, True, True
+        exists = os.path.lexists(text)
+        if mode in ("r", "r+") and not exists:
+            raise _not_found(text)
+        if mode in ("w-", "x") and exists:
+            raise _exists_error(text)
+        is_zip = text.lower().endswith(".zip")
+        if exists and not is_zip and not os.path.isdir(text):
+            if mode != "w":
+                raise _not_zarr(text)
+            os.remove(text)  # mode w truncates whatever file was there, as h5py does
+            exists = False
+        return make_store(text, mode=store_mode), text, True, exists
+
+    def _open(self, name: Any, mode: str, driver: str | None, backing_store: bool, track_order: bool | None,
+              zarr_format: Literal[2, 3] | None, storage_options: Mapping[str, Any] | None) -> FileState:
+        store, filename, owned, existed = self._store(name, mode, driver, backing_store, storage_options)
+        try:
+            root = _open_root(store, mode, zarr_format) if existed and mode not in ("x", "w-") else None
+            if mode in ("r", "r+") and root is None:
+                if os.path.isdir(filename):
+                    raise _not_zarr(filename)
+                raise _not_found(filename)
+            if mode in ("w-", "x") and existed and not sync(store.is_empty("")):
+                raise _exists_error(filename)
+            if mode == "w" and root is None and existed and not sync(store.is_empty("")):
+                raise OSError(
+                    f"refusing to truncate {filename!r}: it holds data but no Zarr hierarchy (remove it first)"
+                )
+            if root is None or mode == "w":
+                attributes = join_attributes({}, {"track_order": True} if track_order else {})
+                root = sync(AsyncGroup.create(store, "", zarr_format=zarr_format or 3, overwrite=mode == "w",
+                                              attributes=attributes))
+        except BaseException:
+            if owned:
+                store.close()
+            raise
+        return FileState(store, root, "r" if mode == "r" else "r+", filename, owned,
+                         driver or ("core" if isinstance(store, MemoryStore) else "sec2"))
+
+    # -- file properties -----------------------------------------------------------------------------------------
+    @property
+    def filename(self) -> str:
+        """The path, URL or store description the file was opened with."""
+        return self._state.filename
+
+    @property
+    def mode(self) -> str:
+        """``"r"`` (read only) or ``"r+"`` (read/write)."""
+        return self._state.mode
+
+    @property
+    def driver(self) -> str:
+        """The HDF5 driver name asked for (``"sec2"`` by default, ``"core"`` for an in-memory file)."""
+        return self._state.driver
+
+    @property
+    def libver(self) -> Any:
+        """The ``libver`` given (HDF5 format bounds mean nothing for Zarr)."""
+        return self._libver
+
+    @property
+    def userblock_size(self) -> int:
+        """The ``userblock_size`` given (0 when none)."""
+        return int(self._userblock_size)
+
+    @property
+    def swmr_mode(self) -> bool:
+        """Always False: Zarr readers see every completed write without SWMR."""
+        return False
+
+    @property
+    def zarr_format(self) -> int:
+        """2 or 3."""
+        return self._state.zarr_format
+
+    @property
+    def store(self) -> Store:
+        """The Zarr store holding the hierarchy."""
+        return self._state.store
+
+    @property
+    def parent(self) -> Group:
+        """The root group (as in h5py)."""
+        self._state.check_open()
+        return Group(self._state, self._state.root)
+
+    # -- closing -------------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the file: every object from it becomes unusable; a zip archive is written out."""
+        self._state.close()
+
+    def flush(self) -> None:
+        """Nothing to do: every change is already in the store."""
+        self._state.check_open()
+
+    def __enter__(self) -> File:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        if not self._state.open:
+            return "<Closed HDF5 file>"
+        return f'<HDF5 file "{os.path.basename(self.filename)}" (mode {self.mode})>'
