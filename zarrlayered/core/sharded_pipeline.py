@@ -34,7 +34,7 @@ import threading
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,7 @@ from zarrlayered.core.codec_pipeline import (
     Projection,
     _acquire_async,
     _stripe,
+    _stripe_locks,
     encode_chunk,
     merge_chunk,
     place_chunk,
@@ -415,6 +416,7 @@ _loop_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyn
     weakref.WeakKeyDictionary()
 )
 _loop_locks_guard = threading.Lock()
+_STRIPE_NUMBER = {id(lock): i for i, lock in enumerate(_stripe_locks)}
 
 
 @asynccontextmanager
@@ -422,13 +424,17 @@ async def _shard_lock(store: Store, key: str) -> AsyncIterator[None]:
     """Hold the process-wide lock of shard ``key`` from async code.
 
     Tasks of one event loop first queue on an asyncio lock of the same stripe (a prompt, fair hand-over);
-    only the task at its head polls the thread lock, which it shares with other threads and loops.
+    only the task at its head polls the thread lock, which it shares with other threads and loops. A
+    synchronizer's own lock (a synchronized store) is polled directly.
     """
     lock = _stripe(store, key)
-    loop = asyncio.get_running_loop()
-    with _loop_locks_guard:
-        local = _loop_locks.setdefault(loop, {}).setdefault(id(lock), asyncio.Lock())
-    async with local:
+    stripe = _STRIPE_NUMBER.get(id(lock))
+    local: asyncio.Lock | None = None
+    if stripe is not None:
+        loop = asyncio.get_running_loop()
+        with _loop_locks_guard:
+            local = _loop_locks.setdefault(loop, {}).setdefault(stripe, asyncio.Lock())
+    async with local if local is not None else nullcontext():
         await _acquire_async(lock)
         try:
             yield
