@@ -12,12 +12,13 @@ Blocking calls
     synchronous path calls the mapping directly.
 Thread safety
     The worker pool calls the mapping from several threads at once. Mappings known to be safe for that
-    are called without a lock: an exact ``dict``, fsspec's ``FSMap``, and zarr-python 2's stores that
-    its documentation calls thread-safe (directory, nested directory, temp, N5, FS, zip, memory, LMDB,
-    SQLite and ABS stores, a DBM store with ``write_lock=True``; a ``KVStore`` or ``LRUStoreCache`` is
-    as safe as what it wraps). Every other mapping (shelve, dbm, zict, your own class, a subclass of any
-    of the above) is called under a lock shared by every MappingStore over that same object. Pass
-    ``thread_safe=`` to decide yourself.
+    are called without a lock: an exact ``dict``, fsspec's ``FSMap``, and the zarr-python 2 stores that
+    are safe to read and write from several threads (directory, nested directory, temp, N5, FS, zip,
+    memory, LMDB and ABS stores; a ``KVStore`` or ``LRUStoreCache`` is as safe as what it wraps). Every
+    other mapping is called under a lock shared by every MappingStore over that same object: shelve,
+    dbm, zict, your own class, a subclass of any of the above, and zarr 2's ``SQLiteStore`` and
+    ``DBMStore`` (they lock writes only: SQLiteStore reads through one shared cursor, which crashes the
+    interpreter when two threads read at once). Pass ``thread_safe=`` to decide yourself.
 Optional methods
     ``listdir``, ``getsize``, ``rename`` and ``rmdir`` are used when the mapping has them (zarr 2 stores
     do) and emulated from the keys when it does not.
@@ -70,7 +71,7 @@ def is_mapping_like(obj: object) -> bool:
     return callable(getattr(kind, "__iter__", None)) or callable(getattr(obj, "keys", None))
 
 
-#: zarr-python 2 store classes whose documentation says they are safe to use from several threads.
+#: zarr-python 2 store classes safe to read and write from several threads at once.
 _ZARR2_SAFE = frozenset(
     {
         "DirectoryStore",
@@ -82,7 +83,6 @@ _ZARR2_SAFE = frozenset(
         "ZipStore",
         "MemoryStore",
         "LMDBStore",
-        "SQLiteStore",
         "ABSStore",
         "ConsolidatedMetadataStore",
     }
@@ -92,9 +92,9 @@ _ZARR2_SAFE = frozenset(
 def is_thread_safe(mapping: object) -> bool:
     """Whether ``mapping`` may be called from several threads at once without a lock (decided by its type).
 
-    True for an exact ``dict``, fsspec's ``FSMap`` and the zarr-python 2 stores documented as thread-safe
-    (a ``DBMStore`` only with ``write_lock=True``; a ``KVStore`` or ``LRUStoreCache`` when what it wraps is);
-    False for anything else, including subclasses, whose overrides nobody vetted.
+    True for an exact ``dict``, fsspec's ``FSMap`` and the zarr-python 2 stores that are (a ``KVStore`` or
+    ``LRUStoreCache`` when what it wraps is); False for anything else, including subclasses, whose overrides
+    nobody vetted, and zarr 2's SQLiteStore and DBMStore, which lock their writes but not their reads.
     """
     kind = type(mapping)
     if kind is dict:
@@ -106,8 +106,6 @@ def is_thread_safe(mapping: object) -> bool:
         return False
     if name in _ZARR2_SAFE:
         return True
-    if name == "DBMStore":
-        return bool(getattr(mapping, "write_lock", False))
     if name == "KVStore":
         return is_thread_safe(getattr(mapping, "_mutable_mapping", None))
     if name == "LRUStoreCache":
