@@ -19,7 +19,6 @@ from __future__ import annotations
 import dbm.dumb
 import json
 import sqlite3
-import sys
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
