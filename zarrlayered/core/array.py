@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from zarrlayered.core.chunk_grids import RectilinearChunkGrid
+from zarrlayered.core.chunk_grids import ChunkGrid, RectilinearChunkGrid
 from zarrlayered.core.codec_pipeline import (
     ChunkLayout,
     SynchronizedStore,
@@ -25,7 +25,7 @@ from zarrlayered.core.codec_pipeline import (
     write_sync,
 )
 from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
-from zarrlayered.core.indexing import ChunkProjection, Indexer, get_indexer
+from zarrlayered.core.indexing import BlockIndexer, ChunkProjection, Indexer, get_indexer
 from zarrlayered.core.metadata import ArrayMetadata
 from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
 from zarrlayered.core.sharded_pipeline import (
@@ -180,13 +180,18 @@ class AsyncArray:
 
     @property
     def nchunks(self) -> int:
-        """The number of chunks in the grid."""
-        return self.metadata.chunk_grid.nchunks(self.shape)
+        """The number of chunks in the grid (inner chunks of a sharded array, as zarr-python 3 counts)."""
+        return self._read_grid.nchunks(self.shape)
 
     @property
     def cdata_shape(self) -> tuple[int, ...]:
-        """The number of chunks along each axis."""
-        return self.metadata.chunk_grid.grid_shape(self.shape)
+        """The number of chunks along each axis (inner chunks of a sharded array, as zarr-python 3 counts)."""
+        return self._read_grid.grid_shape(self.shape)
+
+    @property
+    def _read_grid(self) -> ChunkGrid:
+        """The grid selections are planned on: the inner chunks of a sharded array, else the chunk grid."""
+        return self._sharded.grid if self._sharded is not None else self.metadata.chunk_grid
 
     @property
     def fill_value(self) -> Any:
@@ -254,10 +259,15 @@ class AsyncArray:
     # -- selections ----------------------------------------------------------------------------------
     def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:
         """The chunk plan of ``selection`` (kinds: getitem, basic, orthogonal, coordinate, vindex, mask, block)."""
-        grid = self._sharded.grid if self._sharded is not None else self.metadata.chunk_grid
+        grid = self._read_grid
         mesh = _open_mesh(selection, self.ndim) if kind in ("getitem", "vindex", "coordinate") else None
         if mesh is not None:
             return get_indexer(mesh, self.shape, grid, "orthogonal")
+        if kind == "block" and self._sharded is not None:
+            # blocks of a sharded array are its shards (zarr-python 3); plan them on the inner chunks
+            shard_grid = self.metadata.chunk_grid
+            region = BlockIndexer(selection, self.shape, shard_grid).element_region()
+            return get_indexer(region, self.shape, grid, "basic")
         return get_indexer(selection, self.shape, grid, kind)
 
     def _new_out(self, indexer: Indexer, out: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:

@@ -321,7 +321,12 @@ class BlockIndexer(_ProductIndexer):
                 raise IndexError(
                     f"block selection accepts integers and slices of chunk indices, got an array for axis {info.axis}"
                 )
+        self._region = tuple(basic)
         self._set_plans([plan_slice(info, s) for info, s in zip(infos, basic, strict=True)])
+
+    def element_region(self) -> tuple[slice, ...]:
+        """The selected blocks as a basic selection in element coordinates."""
+        return self._region
 
 
 # ---------------------------------------------------------------------------------------------------
