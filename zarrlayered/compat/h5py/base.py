@@ -101,19 +101,20 @@ class FileState:
         ``"r"`` or ``"r+"`` (h5py's ``File.mode``).
     filename
         What ``File.filename`` reports.
-    owns_store
-        Close the store when the file is closed (False for a Store object the caller passed in).
     driver
         What ``File.driver`` reports.
+    closer
+        Called once when the file is closed (closes the store if the file opened it).
     """
 
-    def __init__(self, store: Store, root: AsyncGroup, mode: str, filename: str, owns_store: bool,
-                 driver: str) -> None:
+    def __init__(self, store: Store, root: AsyncGroup, mode: str, filename: str, driver: str,
+                 closer: Callable[[], None]) -> None:
         self.store = store
         self.mode = mode
         self.filename = filename
-        self.owns_store = owns_store
         self.driver = driver
+        self.closer = closer
+        self.swmr_mode = False
         self.open = True
         self.lock = threading.RLock()
         self.nodes: dict[str, Node] = {"": Node("", root)}
@@ -141,8 +142,7 @@ class FileState:
             if not self.open:
                 return
             self.open = False
-            if self.owns_store:
-                self.store.close()
+            self.closer()
 
     def check_open(self) -> None:
         """ValueError when the file is closed (h5py's error for a closed identifier)."""

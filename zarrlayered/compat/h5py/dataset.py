@@ -166,6 +166,16 @@ class Dataset(HLObject):
         return self._info().filters["scaleoffset"]  # type: ignore[no-any-return]
 
     @property
+    def filter_names(self) -> tuple[str, ...]:
+        """HDF5's names of the filters, in pipeline order (``"deflate"`` for gzip)."""
+        return self._info().filters["filter_names"]  # type: ignore[no-any-return]
+
+    @property
+    def filter_ids(self) -> tuple[int, ...]:
+        """HDF5's filter ids, in pipeline order (0 for a compressor HDF5 has no id for)."""
+        return self._info().filters["filter_ids"]  # type: ignore[no-any-return]
+
+    @property
     def external(self) -> None:
         """Always None: Zarr has no external raw storage."""
         return None
@@ -368,7 +378,7 @@ class Dataset(HLObject):
         if info.shape == ():
             if args not in _SCALAR_ARGS:
                 raise ValueError("Illegal slicing argument for scalar dataspace")
-            array.set_basic_selection(Ellipsis, value)
+            array.set_basic_selection(Ellipsis, value[()] if value.ndim == 0 else value)
             return
         sel = select(info.shape, args)
         shaped = sel.broadcast_value(value, info.extra)
@@ -379,6 +389,9 @@ class Dataset(HLObject):
                 array[...] = whole
             else:
                 array.set_mask_selection(sel.mask, shaped)
+            return
+        if shaped.ndim == 0:  # one element: give it as itself (an object array would nest)
+            array.set_orthogonal_selection(sel.engine_selection(), shaped[()])
             return
         array.set_orthogonal_selection(sel.engine_selection() + (slice(None),) * len(info.extra), shaped)
 

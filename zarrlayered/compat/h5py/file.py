@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from zarrlayered.compat.h5py.base import FileState
@@ -27,7 +29,7 @@ __all__ = ["File"]
 
 _MODES = ("r", "r+", "w", "w-", "x", "a")
 #: File-access drivers: each HDF5 driver only changes how bytes reach the disk, which Zarr's store decides.
-_DRIVERS = (None, "sec2", "stdio", "core", "direct")
+_DRIVERS = (None, "sec2", "stdio", "core", "direct", "fileobj")
 _LOCKING = (None, True, False, "best-effort")
 
 
@@ -35,10 +37,61 @@ def _is_url(name: str) -> bool:
     return "://" in name or "::" in name
 
 
-def _close_owned(store: Store, owned: bool) -> None:
-    """Close a store this file opened, when the file's last object is gone (a zip archive is written out)."""
-    if owned and not store.closed:
-        store.close()
+class _Closer:
+    """Closes what a file opened, once: its store (a zip archive is written out), then, for a file object,
+    copies the archive into it. Runs at ``File.close()`` or when the file's last object is gone."""
+
+    def __init__(self, store: Store | None, fileobj: Any = None, zip_path: str | None = None,
+                 writable: bool = False) -> None:
+        self._store = store
+        self._fileobj = fileobj
+        self._zip_path = zip_path
+        self._writable = writable
+
+    def __call__(self) -> None:
+        store, fileobj, zip_path = self._store, self._fileobj, self._zip_path
+        self._store = self._fileobj = self._zip_path = None
+        if store is not None and not store.closed:
+            store.close()
+        if zip_path is None:
+            return
+        try:
+            if self._writable and fileobj is not None and os.path.exists(zip_path):
+                with open(zip_path, "rb") as archive:
+                    content = archive.read()
+                fileobj.seek(0)
+                fileobj.truncate()
+                fileobj.write(content)
+                fileobj.flush()
+        finally:
+            if os.path.exists(zip_path):
+                os.remove(zip_path)
+
+
+@dataclass(frozen=True)
+class _Opened:
+    """A store opened for a file: what ``filename`` reports, how to close it, whether anything was there."""
+
+    store: Store
+    filename: str
+    closer: _Closer
+    existed: bool
+    driver: str
+
+
+def _zip_for_fileobj(fileobj: Any, mode: str) -> tuple[str, bool]:
+    """A temporary .zip file holding what ``fileobj`` holds (its path, and whether it held anything)."""
+    fileobj.seek(0, os.SEEK_END)
+    size = fileobj.tell()
+    fd, path = tempfile.mkstemp(suffix=".zip", prefix="h5py_compat_")
+    os.close(fd)
+    if size and mode not in ("w",):
+        fileobj.seek(0)
+        with open(path, "wb") as archive:
+            archive.write(fileobj.read())
+        return path, True
+    os.remove(path)
+    return path, bool(size)
 
 
 def _not_found(name: str) -> FileNotFoundError:
@@ -118,9 +171,9 @@ class File(Group):
             raise ValueError("Invalid mode; must be one of r, r+, w, w-, x, a")
         if driver not in _DRIVERS:
             raise ValueError(f"Unknown driver type '{driver}'")
-        backing_store = kwds.pop("backing_store", True)
-        if "backing_store" in kwds or (driver != "core" and backing_store is not True):
+        if "backing_store" in kwds and driver != "core":
             raise TypeError("backing_store is an option of the 'core' driver only")
+        backing_store = bool(kwds.pop("backing_store", True))
         kwds.pop("block_size", None)
         if kwds:
             raise TypeError(f"File() got an unexpected keyword argument {sorted(kwds)[0]!r}")
@@ -135,8 +188,9 @@ class File(Group):
             raise ValueError(f"Invalid file space strategy type: {fs_strategy!r}")
         self._userblock_size = userblock_size or 0
         self._libver = libver
-        state = self._open(name, mode, driver, backing_store, track_order, zarr_format, storage_options)
-        weakref.finalize(state, _close_owned, state.store, state.owns_store)
+        opened = self._store(name, mode, driver, backing_store, storage_options)
+        state = self._open(opened, mode, track_order, zarr_format)
+        weakref.finalize(state, state.closer)
         super().__init__(state, state.root)
 
     @classmethod
@@ -151,23 +205,32 @@ class File(Group):
     # -- opening -------------------------------------------------------------------------------------------------
     @staticmethod
     def _store(name: Any, mode: str, driver: str | None, backing_store: bool,
-               storage_options: Mapping[str, Any] | None) -> tuple[Store, str, bool, bool]:
-        """(store, filename, owned by this file, whether something was already there)."""
+               storage_options: Mapping[str, Any] | None) -> _Opened:
+        """The store for ``name``, and how to close it."""
         if isinstance(name, Store):
             store = name.with_read_only(True) if mode == "r" and not name.read_only else name
-            return store, repr(name), False, True
+            return _Opened(store, repr(name), _Closer(None), True, driver or "sec2")
         if isinstance(name, dict):
-            return MemoryStore(name, read_only=mode == "r"), "<memory>", True, bool(name)
+            store = MemoryStore(name, read_only=mode == "r")
+            return _Opened(store, "<memory>", _Closer(store), bool(name), driver or "core")
+        zip_mode = "r" if mode == "r" else ("a" if mode in ("r+", "a") else mode)
         if hasattr(name, "read") and hasattr(name, "seek"):
-            raise TypeError("file-like objects are not supported: pass a directory or .zip path, a URL or a Store")
+            path, held = _zip_for_fileobj(name, mode)
+            if mode in ("r", "r+") and not held:
+                raise _not_found(repr(name))
+            if mode in ("w-", "x") and held:
+                raise _exists_error(repr(name))
+            store = make_store(path, mode="w" if not held else zip_mode)
+            return _Opened(store, repr(name), _Closer(store, name, path, mode != "r"), held, "fileobj")
         if not isinstance(name, str | bytes | os.PathLike):
-            raise TypeError(f"expected a path, URL, dict or Store, got {type(name).__name__}")
+            raise TypeError(f"expected a path, URL, dict, file object or Store, got {type(name).__name__}")
         text = os.fsdecode(name)
         if driver == "core" and not backing_store:
-            return MemoryStore(), text, True, False
-        store_mode = "r" if mode == "r" else ("a" if mode in ("r+", "a") else mode)
+            store = MemoryStore()
+            return _Opened(store, text, _Closer(store), False, "core")
         if _is_url(text):
-            return make_store(text, mode=store_mode, storage_options=storage_options), text, True, True
+            store = make_store(text, mode=zip_mode, storage_options=storage_options)
+            return _Opened(store, text, _Closer(store), True, driver or "sec2")
         exists = os.path.lexists(text)
         if mode in ("r", "r+") and not exists:
             raise _not_found(text)
@@ -179,20 +242,21 @@ class File(Group):
                 raise _not_zarr(text)
             os.remove(text)  # mode w truncates whatever file was there, as h5py does
             exists = False
-        return make_store(text, mode=store_mode), text, True, exists
+        store = make_store(text, mode=zip_mode)
+        return _Opened(store, text, _Closer(store), exists, driver or "sec2")
 
-    def _open(self, name: Any, mode: str, driver: str | None, backing_store: bool, track_order: bool | None,
-              zarr_format: Literal[2, 3] | None, storage_options: Mapping[str, Any] | None) -> FileState:
-        store, filename, owned, existed = self._store(name, mode, driver, backing_store, storage_options)
+    def _open(self, opened: _Opened, mode: str, track_order: bool | None,
+              zarr_format: Literal[2, 3] | None) -> FileState:
+        store, filename = opened.store, opened.filename
         try:
-            root = _open_root(store, mode, zarr_format) if existed and mode not in ("x", "w-") else None
+            root = _open_root(store, mode, zarr_format) if opened.existed and mode not in ("x", "w-") else None
             if mode in ("r", "r+") and root is None:
                 if os.path.isdir(filename):
                     raise _not_zarr(filename)
                 raise _not_found(filename)
-            if mode in ("w-", "x") and existed and not sync(store.is_empty("")):
+            if mode in ("w-", "x") and opened.existed and not sync(store.is_empty("")):
                 raise _exists_error(filename)
-            if mode == "w" and root is None and existed and not sync(store.is_empty("")):
+            if mode == "w" and root is None and opened.existed and not sync(store.is_empty("")):
                 raise OSError(
                     f"refusing to truncate {filename!r}: it holds data but no Zarr hierarchy (remove it first)"
                 )
@@ -201,11 +265,9 @@ class File(Group):
                 root = sync(AsyncGroup.create(store, "", zarr_format=zarr_format or 3, overwrite=mode == "w",
                                               attributes=attributes))
         except BaseException:
-            if owned:
-                store.close()
+            opened.closer()
             raise
-        return FileState(store, root, "r" if mode == "r" else "r+", filename, owned,
-                         driver or ("core" if isinstance(store, MemoryStore) else "sec2"))
+        return FileState(store, root, "r" if mode == "r" else "r+", filename, opened.driver, opened.closer)
 
     # -- file properties -----------------------------------------------------------------------------------------
     @property
@@ -235,8 +297,12 @@ class File(Group):
 
     @property
     def swmr_mode(self) -> bool:
-        """Always False: Zarr readers see every completed write without SWMR."""
-        return False
+        """What was set (Zarr needs no SWMR mode: readers see every completed write)."""
+        return bool(self._state.swmr_mode)
+
+    @swmr_mode.setter
+    def swmr_mode(self, value: bool) -> None:
+        self._state.swmr_mode = bool(value)
 
     @property
     def zarr_format(self) -> int:

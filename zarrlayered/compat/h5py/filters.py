@@ -35,6 +35,9 @@ _FILTER_NAMES = {1: "gzip", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit",
 _ZARR_COMPRESSORS = ("zstd", "blosc", "lz4")
 _NOT_COMPRESSION = frozenset({"shuffle", "crc32c", "fletcher32", "fixedscaleoffset", "bytes", "transpose"})
 
+#: HDF5's registered filter ids (h5py's ``Dataset.filter_ids``), for the compressors that have one.
+_HDF5_FILTER_IDS = {"deflate": 1, "lzf": 32000, "blosc": 32001, "lz4": 32004, "zstd": 32015, "bz2": 307}
+
 CHUNK_BASE = 16 * 1024
 CHUNK_MIN = 8 * 1024
 CHUNK_MAX = 1024 * 1024
@@ -189,12 +192,24 @@ def describe_filters(filters: list[Any], compressors: list[Any], record: Mapping
         else:
             compression, opts = name, config.get("level", config.get("clevel"))
         break
+    pipeline: list[tuple[str, int]] = []
+    if record.get("scaleoffset") is not None:
+        pipeline.append(("scaleoffset", 6))
+    if "shuffle" in ids:
+        pipeline.append(("shuffle", 2))
+    if compression is not None:
+        name = {"gzip": "deflate"}.get(compression, compression)
+        pipeline.append((name, _HDF5_FILTER_IDS.get(name, 0)))
+    if ids & {"crc32c", "fletcher32"}:
+        pipeline.append(("fletcher32", 3))
     return {
         "compression": compression,
         "compression_opts": opts,
         "shuffle": "shuffle" in ids,
         "fletcher32": bool(ids & {"crc32c", "fletcher32"}),
         "scaleoffset": record.get("scaleoffset"),
+        "filter_names": tuple(n for n, _ in pipeline),
+        "filter_ids": tuple(i for _, i in pipeline),
     }
 
 

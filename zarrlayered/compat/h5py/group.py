@@ -294,7 +294,7 @@ class Group(HLObject, MutableMapping[str, Any]):
         for key in ("shape", "dtype", "chunks", "compression", "compression_opts", "scaleoffset", "shuffle",
                     "fletcher32", "fillvalue"):
             kwupdate.setdefault(key, getattr(other, key))
-        if other.shape:
+        if other.maxshape != other.shape:  # h5py: passing maxshape would make the copy chunked
             kwupdate.setdefault("maxshape", other.maxshape)
         return self.create_dataset(name, **kwupdate)
 
