@@ -210,6 +210,8 @@ class MappingStore(SyncStore):
         self._mapping = mapping
         self._thread_safe = is_thread_safe(mapping) if thread_safe is None else bool(thread_safe)
         self._lock: AbstractContextManager[Any] = nullcontext() if self._thread_safe else _lock_of(mapping)
+        #: A plain dict never blocks: its calls run inline, without a hop to the worker pool.
+        self._inline = type(mapping) is dict and self._thread_safe
         kind = type(mapping)
         zarr2 = kind.__module__ == "zarr" or kind.__module__.startswith("zarr.")
         self._fn_listdir: Callable[[str], Any] | None = self._method("listdir")
@@ -248,6 +250,11 @@ class MappingStore(SyncStore):
 
     def _describe(self) -> str:
         return f"{type(self._mapping).__module__}.{type(self._mapping).__name__} at {id(self._mapping):#x}"
+
+    async def _call(self, fn: Any, *args: Any) -> Any:
+        if self._inline:
+            return fn(*args)
+        return await super()._call(fn, *args)
 
     # -- the mapping's keys ----------------------------------------------------------------------
     def _raw_keys(self) -> Iterator[object]:
