@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zarrlayered.compat.h5py.base import ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5, decode_name
-from zarrlayered.compat.h5py.convert import array_for_new_object
+from zarrlayered.compat.h5py.convert import array_for_new_object, explicit_byteorder
 from zarrlayered.compat.h5py.dtypes import Empty, check_string_dtype, check_vlen_dtype, string_dtype
 from zarrlayered.compat.h5py.record import RESERVED_KEY, join_attributes, user_attributes
 
@@ -152,7 +152,7 @@ def decode_attribute(value: Any, info: dict[str, Any] | None) -> Any:
     if not info:
         return _natural(value)
     if info.get("empty"):
-        return Empty(_dtype_from_json(info.get("dtype", "<f8")))
+        return Empty(explicit_byteorder(_dtype_from_json(info.get("dtype", "<f8"))))
     if info.get("dtype") == "str":
         out = np.empty(tuple(info.get("shape", [0])), dtype=string_dtype())
         return out

@@ -85,6 +85,14 @@ def plan_storage(dtype: np.dtype[Any]) -> StoragePlan:
     return StoragePlan(plain, extra, record, big)
 
 
+def explicit_byteorder(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """A native multi-byte numeric dtype with its byte order spelled out (``dtype('<f4')``), as h5py
+    reports the dtypes of datasets (numpy prints ``float32`` for the native spelling)."""
+    if dtype.names is None and dtype.subdtype is None and dtype.kind in "iufcmM" and dtype.byteorder == "=":
+        return dtype.newbyteorder("<" if np.little_endian else ">")
+    return dtype
+
+
 def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: dict[str, Any]) -> np.dtype[Any]:
     """The dtype h5py would report for a Zarr array of ``engine_dtype`` with this record."""
     if engine_dtype.kind == "T" or object_codec == "vlen-utf8":
@@ -92,14 +100,16 @@ def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: di
     elif object_codec == "vlen-bytes":
         dtype = string_dtype("ascii")
     else:
-        dtype = engine_dtype
+        dtype = explicit_byteorder(engine_dtype)
+        if record.get("native") and dtype.isnative and dtype.names is None:
+            dtype = dtype.newbyteorder("=")
         if record.get("byteorder") == ">" and dtype.names is None:
             dtype = dtype.newbyteorder(">")
         if record.get("encoding") == "utf-8" and dtype.kind == "S":
             dtype = np.dtype(dtype, metadata={"h5py_encoding": "utf-8"})
         enum = record.get("enum")
-        if isinstance(enum, dict):
-            dtype = np.dtype(dtype, metadata={"enum": dict(enum)})
+        if isinstance(enum, dict):  # HDF5 lists enum members by name
+            dtype = np.dtype(dtype, metadata={"enum": dict(sorted(enum.items()))})
     sub = record.get("subarray")
     if isinstance(sub, list) and sub:
         dtype = np.dtype((dtype, tuple(int(n) for n in sub)))

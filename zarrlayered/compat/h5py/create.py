@@ -179,6 +179,8 @@ def make_dataset(state: FileState, path: str, shape: Any = None, dtype: Any = No
         chunk_arg = guess_chunk(engine_shape, h5dtype.itemsize)
     if empty:
         record["empty"] = True
+        if isinstance(data, Empty) or type(data).__name__ == "Empty":
+            record["native"] = True  # h5py reports such a dtype in numpy's native spelling
     elif engine_shape:
         record["maxshape"] = list(maxshape) if maxshape is not None else list(engine_shape)
         if not isinstance(chunk_arg, tuple):

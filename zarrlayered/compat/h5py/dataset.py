@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numpy.lib.recfunctions import repack_fields
 
 from zarrlayered.array import Array
 from zarrlayered.compat.h5py.base import HLObject
@@ -254,7 +255,7 @@ class Dataset(HLObject):
             raise ValueError("Empty datasets can only be read with [()] or [...]")
         result, scalar = self._read(info, args)
         if names:
-            result = result[names[0]] if len(names) == 1 else result[names]
+            result = result[names[0]] if len(names) == 1 else repack_fields(result[names])
         if scalar:
             return result[()] if isinstance(result, np.ndarray) else result
         return result

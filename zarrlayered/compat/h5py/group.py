@@ -336,7 +336,7 @@ class Group(HLObject, MutableMapping[str, Any]):
         target_group._check_writable(ValueError("Unable to synchronously copy object (no write intent on file)"))
         path = target_group._path(target)
         if target_group._state.lookup(path) is not None:
-            raise ValueError("Unable to synchronously copy object (destination object already exists)")
+            raise RuntimeError("Unable to synchronously copy object (destination object already exists)")
         copy_node(src_obj._node.engine, target_group._state, path, shallow=shallow, without_attrs=without_attrs)
         target_group._note_order(path, True)
 

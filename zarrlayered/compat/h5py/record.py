@@ -9,8 +9,9 @@ It lives in the node's Zarr attributes under one reserved key, :data:`RESERVED_K
     ``"contiguous"`` when h5py would have made the dataset contiguous (no chunks, filters or maxshape
     asked for): ``Dataset.chunks`` is then None and ``resize`` refuses, as in h5py. The data is still
     chunked in the store (Zarr always is).
-``empty``
-    True for a dataset with a null dataspace (``h5py.Empty``); it is stored as a 0-d array.
+``empty`` / ``native``
+    True for a dataset with a null dataspace (``h5py.Empty``); it is stored as a 0-d array. ``native``:
+    the dtype is reported in numpy's native spelling (h5py does so for datasets made from ``Empty``).
 ``byteorder`` / ``subarray`` / ``enum`` / ``encoding``
     The parts of the h5py dtype Zarr does not keep: a big-endian byte order (Zarr V3 keeps the byte
     order on disk in its ``bytes`` codec, not in the data type), a sub-array shape (stored as trailing
