@@ -9,9 +9,9 @@ from typing import Any
 
 import h5py
 import pytest
+from h5py_programs import PROGRAMS
 
 import zarrlayered.h5py_compat as shim
-from h5py_programs import PROGRAMS
 
 
 def _run(module: Any, path: Path, name: str) -> list[str]:
