@@ -6,6 +6,8 @@ from zarrlayered.stores import (
     FsspecStore,
     LocalStore,
     LoggingStore,
+    LRUStoreCache,
+    MappingStore,
     MemoryStore,
     Store,
     StoreLike,
@@ -16,8 +18,10 @@ from zarrlayered.stores import (
 
 __all__ = [
     "FsspecStore",
+    "LRUStoreCache",
     "LocalStore",
     "LoggingStore",
+    "MappingStore",
     "MemoryStore",
     "Store",
     "StoreLike",

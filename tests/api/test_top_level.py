@@ -164,7 +164,12 @@ def test_zarr_python_2_arguments_without_effect_are_accepted_or_refused_clearly(
     with pytest.raises(TypeError, match="synchronizer"):
         zarrlayered.open_group({}, synchronizer=object())
     with pytest.raises(TypeError, match="chunk_store"):
-        zarrlayered.create(shape=(2,), chunk_store={})
+        zarrlayered.open_group({}, chunk_store={})
+    chunks: dict[str, bytes] = {}
+    meta: dict[str, bytes] = {}
+    arr = zarrlayered.create(shape=(2,), chunks=(1,), store=meta, chunk_store=chunks, zarr_format=2)
+    arr[:] = [1, 2]
+    assert sorted(chunks) == ["0", "1"] and ".zarray" in meta and "0" not in meta
     assert g.synchronizer is None
 
 

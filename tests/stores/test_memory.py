@@ -55,3 +55,12 @@ def test_memory_store_shares_user_dict() -> None:
     assert backing == {"x/y": b"1"}
     assert MemoryStore(backing) == store
     assert MemoryStore() != store
+
+
+def test_f_ordered_numpy_values_keep_their_memory_order() -> None:
+    import numpy as np
+
+    store = MemoryStore()
+    value = np.asfortranarray(np.arange(6, dtype="<i2").reshape(2, 3))
+    sync(store.set("f", value))
+    assert sync(store.get("f")) == value.tobytes(order="F")

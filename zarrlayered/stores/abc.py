@@ -118,7 +118,7 @@ def to_bytes(value: BufferLike) -> bytes:
         raise TypeError(f"store values must be bytes-like, got {type(value).__name__}") from None
     if not view.contiguous:
         raise ValueError("store values must be contiguous buffers")
-    return view.tobytes()
+    return view.tobytes(order="A")  # an F-ordered array keeps its memory order
 
 
 def _unsafe(key: str, why: str) -> UnsafeKeyError:
