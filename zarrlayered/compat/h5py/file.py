@@ -214,7 +214,12 @@ class File(Group):
             store = MemoryStore(name, read_only=mode == "r")
             return _Opened(store, "<memory>", _Closer(store), bool(name), driver or "core")
         zip_mode = "r" if mode == "r" else ("a" if mode in ("r+", "a") else mode)
-        if hasattr(name, "read") and hasattr(name, "seek"):
+        file_like = hasattr(name, "read") and hasattr(name, "seek")
+        if driver == "fileobj" and not file_like:
+            raise ValueError("the 'fileobj' driver needs a file-like object")
+        if file_like and driver not in (None, "fileobj"):
+            raise ValueError(f"Driver must be 'fileobj' for file-like object if specified, not {driver!r}")
+        if file_like:
             path, held = _zip_for_fileobj(name, mode)
             if mode in ("r", "r+") and not held:
                 raise _not_found(repr(name))
