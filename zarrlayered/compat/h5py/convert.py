@@ -95,7 +95,7 @@ def explicit_byteorder(dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: dict[str, Any]) -> np.dtype[Any]:
     """The dtype h5py would report for a Zarr array of ``engine_dtype`` with this record."""
-    if engine_dtype.kind == "T" or object_codec == "vlen-utf8":
+    if engine_dtype.kind in "TU" or object_codec == "vlen-utf8":  # (fixed-length UTF-32 from other Zarr writers)
         dtype = string_dtype("utf-8")
     elif object_codec == "vlen-bytes":
         dtype = string_dtype("ascii")

@@ -1,0 +1,184 @@
+"""h5py_compat beyond what h5py itself can check: the stores, what other Zarr readers see, the record."""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zipfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import zarr
+
+import zarrlayered
+import zarrlayered.h5py_compat as shim
+from zarrlayered.compat.h5py.filters import guess_chunk
+from zarrlayered.stores.memory import MemoryStore
+
+
+@pytest.fixture(autouse=True)
+def _quiet_numcodecs_v3() -> None:
+    warnings.filterwarnings("ignore", message="Numcodecs codecs are not in the Zarr version 3")
+
+
+def _fill(f: shim.File) -> None:
+    f.attrs["title"] = "run 7"
+    g = f.create_group("raw")
+    g.create_dataset("signal", data=np.arange(12, dtype="<f4").reshape(3, 4), chunks=(2, 2),
+                     compression="gzip", compression_opts=5, shuffle=True, fletcher32=True)
+    g["labels"] = ["a", "bé"]
+    g["signal"].attrs["units"] = "mV"
+
+
+def _check(f: shim.Group, root: bool = True) -> None:
+    if root:
+        assert f.attrs["title"] == "run 7"
+    sig = f["raw/signal"]
+    np.testing.assert_array_equal(sig[...], np.arange(12, dtype="f4").reshape(3, 4))
+    assert (sig.chunks, sig.compression, sig.compression_opts, sig.shuffle, sig.fletcher32) == ((2, 2), "gzip", 5,
+                                                                                                True, True)
+    assert list(f["raw/labels"][...]) == [b"a", "bé".encode()]
+    assert sig.attrs["units"] == "mV"
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_zarr_python_reads_what_the_shim_writes(tmp_path: Path, fmt: int) -> None:
+    path = tmp_path / "data.h5"
+    with shim.File(path, "w", zarr_format=fmt) as f:
+        _fill(f)
+        f.create_dataset("grow", (0, 2), maxshape=(None, 2), dtype="i8")
+    group = zarr.open_group(str(path), mode="r")
+    assert group.metadata.zarr_format == fmt
+    np.testing.assert_array_equal(group["raw/signal"][:], np.arange(12, dtype="f4").reshape(3, 4))
+    assert list(group["raw/labels"][:]) == ["a", "bé"]
+    assert group["raw/signal"].attrs["units"] == "mV"
+    record = dict(group["grow"].attrs)[shim.RESERVED_KEY]
+    assert record["maxshape"] == [None, 2]
+    with shim.File(path, "r") as f:
+        _check(f)
+
+
+def test_the_shim_reads_what_zarr_python_writes(tmp_path: Path) -> None:
+    path = tmp_path / "z.zarr"
+    group = zarr.open_group(str(path), mode="w")
+    group.create_array("a", data=np.arange(10, dtype="i2"), chunks=(4,))
+    group.create_array("s", data=np.array(["x", "yz"]))
+    group.attrs["n"] = 5
+    group.attrs["nested"] = {"k": [1, 2]}
+    with shim.File(path, "r") as f:
+        a = f["a"]
+        assert (a.shape, a.chunks, a.maxshape, a.compression) == ((10,), (4,), (None,), "zstd")
+        np.testing.assert_array_equal(a[2:5], [2, 3, 4])
+        assert list(f["s"][...]) == [b"x", b"yz"]
+        assert shim.check_string_dtype(f["s"].dtype).encoding == "utf-8"
+        assert repr(f.attrs["n"]) == "np.int64(5)" and f.attrs["nested"] == {"k": [1, 2]}
+    with shim.File(path, "a") as f:
+        f["a"].resize((12,))  # a Zarr array without a record can grow on every axis
+        f["a"][10:] = 7
+    np.testing.assert_array_equal(zarr.open_array(str(path / "a"))[:], np.r_[np.arange(10), 7, 7])
+
+
+def test_the_record_is_hidden_from_attrs(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "f.h5", "w") as f:
+        d = f.create_dataset("d", (4,), dtype="i1", maxshape=(8,))
+        d.attrs["x"] = np.float32(1.5)
+        assert list(d.attrs) == ["x"] and len(d.attrs) == 1 and shim.RESERVED_KEY not in d.attrs
+        with pytest.raises(KeyError):
+            d.attrs[shim.RESERVED_KEY]
+        engine_attrs = d.zarr_node.metadata.attributes
+        assert engine_attrs["x"] == 1.5
+        assert engine_attrs[shim.RESERVED_KEY]["maxshape"] == [8]
+        assert engine_attrs[shim.RESERVED_KEY]["attrs"] == {"x": {"dtype": "<f4"}}
+        del d.attrs["x"]
+        assert shim.RESERVED_KEY in d.zarr_node.metadata.attributes and len(d.attrs) == 0
+
+
+@pytest.mark.parametrize("kind", ["zip", "dict", "store", "url", "core", "bytesio"])
+def test_any_store_in_place_of_a_path(tmp_path: Path, kind: str) -> None:
+    buffer = io.BytesIO()
+    store = MemoryStore()
+    mapping: dict[str, bytes] = {}
+    target = {
+        "zip": str(tmp_path / "data.zip"), "dict": mapping, "store": store, "url": f"memory://{tmp_path.name}/x",
+        "core": str(tmp_path / "mem.h5"), "bytesio": buffer,
+    }[kind]
+    extra = {"driver": "core", "backing_store": False} if kind == "core" else {}
+    with shim.File(target, "w", **extra) as f:
+        _fill(f)
+        _check(f)
+    if kind == "core":
+        assert not (tmp_path / "mem.h5").exists()
+        return
+    if kind == "zip":
+        with zipfile.ZipFile(target) as archive:
+            assert "raw/signal/zarr.json" in archive.namelist()
+    if kind == "bytesio":
+        assert zipfile.is_zipfile(io.BytesIO(buffer.getvalue()))
+    with shim.File(target, "r") as f:
+        _check(f)
+        with pytest.raises(OSError):
+            f["raw/signal"][0, 0] = 1
+
+
+def test_handles_on_one_path_share_state(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "f.h5", "w") as f:
+        a = f.create_dataset("d", (2,), maxshape=(None,), dtype="i4")
+        b = f["d"]
+        a.resize((5,))
+        b.attrs["k"] = 1
+        assert b.shape == (5,) and a.attrs["k"] == 1 and a == b
+        g = f.create_group("g")
+        f.move("g", "h/g2")
+        assert g.name == "/h/g2" and g == f["h/g2"]
+
+
+def test_copy_between_formats(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "v3.h5", "w") as src, shim.File(tmp_path / "v2.h5", "w", zarr_format=2) as dst:
+        _fill(src)
+        src.copy("raw", dst)
+        dst.copy(dst["raw"], dst, "again")
+        _check(dst, root=False)
+        _check(dst["again"].parent, root=False)
+        np.testing.assert_array_equal(dst["again/signal"][...], src["raw/signal"][...])
+    assert zarrlayered.open_group(str(tmp_path / "v2.h5"), mode="r").zarr_format == 2
+
+
+def test_threads_create_datasets_in_one_file(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with shim.File(tmp_path / "f.h5", "w") as f:
+        def make(i: int) -> None:
+            f.create_dataset(f"g{i % 3}/d{i}", data=np.full(5, i))
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(make, range(24)))
+        assert sorted(f) == ["g0", "g1", "g2"]
+        assert sum(len(f[g]) for g in f) == 24
+        assert f["g1/d7"][0] == 7
+
+
+@pytest.mark.parametrize("shape,itemsize", [((100, 100), 4), ((1000, 100), 8), ((0, 3), 8), ((20, 100), 4),
+                                            ((3,), 100_000_000), ((2**15, 2**16), 4), ((7, 9, 11, 13), 2)])
+def test_guess_chunk_is_h5py_s(shape: tuple[int, ...], itemsize: int) -> None:
+    assert guess_chunk(shape, itemsize) == h5py._hl.filters.guess_chunk(shape, None, itemsize)
+
+
+def test_mode_w_does_not_delete_a_foreign_directory(tmp_path: Path) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "keep.txt").write_text("precious")
+    with pytest.raises(OSError, match="refusing"):
+        shim.File(folder, "w")
+    assert (folder / "keep.txt").read_text() == "precious"
+    with pytest.raises(OSError):
+        shim.File(folder, "r")
+
+
+def test_big_endian_is_stored_big_endian(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "f.h5", "w") as f:
+        f.create_dataset("be", data=np.arange(3, dtype=">u2"))
+        assert f["be"].dtype == np.dtype(">u2") and f["be"][...].dtype == np.dtype(">u2")
+    codecs = zarr.open_array(str(tmp_path / "f.h5" / "be")).metadata.codecs
+    assert codecs[0].to_dict()["configuration"]["endian"] == "big"
