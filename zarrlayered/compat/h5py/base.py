@@ -18,8 +18,9 @@ from zarrlayered.array import Array
 from zarrlayered.compat.h5py.record import record_of
 from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.group import AsyncGroup
+from zarrlayered.core.nodes import write_documents_sync
 from zarrlayered.core.sync import sync
-from zarrlayered.errors import NodeNotFoundError
+from zarrlayered.errors import NodeNotFoundError, ReadOnlyError
 from zarrlayered.stores.abc import Store
 
 if TYPE_CHECKING:
@@ -80,8 +81,27 @@ class Node:
         return self._cache[1]  # type: ignore[no-any-return,unused-ignore]
 
     def write_attributes(self, attributes: Mapping[str, Any]) -> None:
-        """Replace the node's Zarr attributes."""
+        """Replace the node's Zarr attributes.
+
+        A store that answers synchronously (local files, memory, zip) takes the metadata documents
+        directly, as the engine's own synchronous paths do: no hop to the IO loop per attribute.
+        """
         engine = self.engine
+        if engine.store.read_only:
+            raise ReadOnlyError(f"cannot change the attributes of {engine.name!r}: the store is read-only")
+        fast = engine.store.supports_sync
+        if isinstance(engine, AsyncGroup):
+            fast = fast and engine.metadata.consolidated_metadata is None  # the engine keeps those in step
+            if fast:
+                group_metadata = engine.metadata.update_attributes(dict(attributes))
+                write_documents_sync(engine.store, engine.path, group_metadata.to_json_bytes())
+                engine.metadata = group_metadata
+                return
+        elif fast:
+            array_metadata = engine.metadata.update_attributes(dict(attributes))
+            write_documents_sync(engine.store, engine.path, array_metadata.to_json_bytes())
+            engine.metadata = array_metadata
+            return
         if isinstance(engine, AsyncGroup):
             sync(engine.replace_attributes(dict(attributes)))
         else:
