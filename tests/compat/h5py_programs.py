@@ -441,3 +441,18 @@ def helpers(h5py: Any, path: str, out: Out) -> None:
     out(repr(h5py.Empty("f")), h5py.Empty("f") == h5py.Empty("f4"), h5py.Empty("f") == h5py.Empty("i4"))
     raises(out, "bad encoding", lambda: h5py.string_dtype("latin-1"))
     raises(out, "bad length", lambda: h5py.string_dtype(length=1.5))
+
+
+@program
+def raw_stored_dtypes(h5py: Any, path: str, out: Out) -> None:
+    dt = np.dtype([("w", "f8", (3,)), ("e", "u1")])
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("c", (3,), dtype=dt)
+        d["w"] = np.arange(9.0).reshape(3, 3)
+        d[2] = ([1.0, 2.0, 3.0], 7)
+        out(d.dtype, repr(d[...]), repr(d[1]), repr(d["e"]), repr(d.fillvalue))
+        ld = f.create_dataset("ld", (3,), dtype=np.longdouble, fillvalue=1.5)
+        ld[0] = 2.25
+        out(ld.dtype, repr(ld[...]), repr(ld.fillvalue))
+    with h5py.File(path, "r") as f:
+        out(repr(f["c"][1:]), repr(f["ld"][-1]))

@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from zarrlayered.compat.h5py.base import ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5, decode_name
-from zarrlayered.compat.h5py.convert import array_for_new_object, explicit_byteorder
+from zarrlayered.compat.h5py.convert import (
+    array_for_new_object,
+    explicit_byteorder,
+)
+from zarrlayered.compat.h5py.convert import (
+    dtype_from_json as _dtype_from_json,
+)
+from zarrlayered.compat.h5py.convert import (
+    dtype_to_json as _dtype_to_json,
+)
 from zarrlayered.compat.h5py.dtypes import Empty, check_string_dtype, check_vlen_dtype, string_dtype
 from zarrlayered.compat.h5py.record import RESERVED_KEY, join_attributes, user_attributes
 
@@ -27,31 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["AttributeManager", "decode_attribute", "encode_attribute"]
 
 _NATURAL = {"i": np.dtype("int64"), "f": np.dtype("float64"), "b": np.dtype("bool")}
-
-
-def _dtype_to_json(dtype: np.dtype[Any]) -> Any:
-    descr = np.lib.format.dtype_to_descr(dtype)
-
-    def plain(value: Any) -> Any:
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        return value
-
-    return plain(descr)
-
-
-def _descr_from_json(value: Any) -> Any:
-    if isinstance(value, str):
-        return value
-    fields: list[tuple[Any, ...]] = []
-    for item in value:
-        name, fmt = item[0], _descr_from_json(item[1])
-        fields.append((name, fmt, tuple(item[2])) if len(item) == 3 else (name, fmt))
-    return fields
-
-
-def _dtype_from_json(value: Any) -> np.dtype[Any]:
-    return np.dtype(np.lib.format.descr_to_dtype(_descr_from_json(value)))
 
 
 def _prepare(data: Any, shape: Any, dtype: Any) -> np.ndarray[Any, Any]:

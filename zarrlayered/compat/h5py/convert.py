@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from zarrlayered.compat.h5py.dtypes import check_string_dtype, check_vlen_dtype, string_dtype
+from zarrlayered.core.dtypes import parse_dtype
 
 __all__ = [
     "StoragePlan",
@@ -39,6 +40,44 @@ class StoragePlan:
     big_endian: bool = False
 
 
+def _expressible(dtype: np.dtype[Any], zarr_format: int) -> bool:
+    """Whether the Zarr format has a data type for ``dtype`` (else it is stored as raw bytes)."""
+    try:
+        data_type = parse_dtype(dtype, 3 if zarr_format == 3 else 2)
+        if zarr_format == 3:
+            data_type.to_json()
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def dtype_to_json(dtype: np.dtype[Any]) -> Any:
+    """A numpy dtype as JSON (its ``descr``, tuples as lists)."""
+    descr = np.lib.format.dtype_to_descr(dtype)
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(descr)
+
+
+def _descr_from_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    fields: list[tuple[Any, ...]] = []
+    for item in value:
+        name, fmt = item[0], _descr_from_json(item[1])
+        fields.append((name, fmt, tuple(item[2])) if len(item) == 3 else (name, fmt))
+    return fields
+
+
+def dtype_from_json(value: Any) -> np.dtype[Any]:
+    """The numpy dtype :func:`dtype_to_json` wrote."""
+    return np.dtype(np.lib.format.descr_to_dtype(_descr_from_json(value)))
+
+
 def check_storable(dtype: np.dtype[Any]) -> None:
     """Refuse dtypes h5py refuses (``U``, bare objects) and those this front end cannot store."""
     if dtype.kind == "U":
@@ -56,12 +95,14 @@ def check_storable(dtype: np.dtype[Any]) -> None:
         for name, (sub, *_rest) in dtype.fields.items():
             if sub.kind in ("O", "U"):
                 raise TypeError(f"compound field {name!r} of type {sub!r} is not supported in Zarr structured dtypes")
-    if dtype.kind == "f" and dtype.itemsize > 8:
-        raise TypeError(f"{dtype!r} (extended precision) has no Zarr data type")
 
 
-def plan_storage(dtype: np.dtype[Any]) -> StoragePlan:
-    """How to create a Zarr array for h5py ``dtype`` (which :func:`check_storable` accepted)."""
+def plan_storage(dtype: np.dtype[Any], zarr_format: int = 3) -> StoragePlan:
+    """How to create a Zarr array for h5py ``dtype`` (which :func:`check_storable` accepted).
+
+    A dtype the Zarr format cannot express (compound types with sub-array fields in V3, ``float128``)
+    is stored as raw bytes of its size, its numpy dtype in the record (``view``).
+    """
     record: dict[str, Any] = {}
     extra: tuple[int, ...] = ()
     if dtype.subdtype is not None:
@@ -78,6 +119,9 @@ def plan_storage(dtype: np.dtype[Any]) -> StoragePlan:
         record["enum"] = {str(k): int(v) for k, v in meta["enum"].items()}
     if dtype.kind == "S" and meta.get("h5py_encoding") == "utf-8":
         record["encoding"] = "utf-8"
+    if not _expressible(dtype, zarr_format):
+        record["view"] = dtype_to_json(dtype)
+        return StoragePlan(np.dtype(f"V{dtype.itemsize}"), extra, record)
     big = dtype.byteorder == ">" and dtype.itemsize > 1
     if big:
         record["byteorder"] = ">"
@@ -99,6 +143,8 @@ def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: di
         dtype = string_dtype("utf-8")
     elif object_codec == "vlen-bytes":
         dtype = string_dtype("ascii")
+    elif record.get("view") is not None:
+        dtype = dtype_from_json(record["view"])
     else:
         dtype = explicit_byteorder(engine_dtype)
         if record.get("native") and dtype.isnative and dtype.names is None:
@@ -193,9 +239,12 @@ def _object_items(value: Any, convert: Any) -> Any:
     return out
 
 
-def to_engine(value: Any, dtype: np.dtype[Any]) -> Any:
-    """``value`` in the form the Zarr array of h5py ``dtype`` takes (strings converted, dtype applied)."""
+def to_engine(value: Any, dtype: np.dtype[Any], raw: bool = False) -> Any:
+    """``value`` in the form the Zarr array of h5py ``dtype`` takes (strings converted, dtype applied;
+    ``raw``: the array holds the values as raw bytes)."""
     base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+    if raw:
+        return np.ascontiguousarray(np.asarray(value, dtype=base)).view(f"V{base.itemsize}")
     vlen = check_vlen_dtype(base)
     if vlen is str:
         return _object_items(value, _to_str)
@@ -234,6 +283,10 @@ def _encode_all(arr: Any, encode: bool) -> Any:
 def from_engine(result: Any, dtype: np.dtype[Any]) -> Any:
     """A value read from the Zarr array as h5py returns it (``bytes`` for vlen strings, byte order kept)."""
     base = dtype.subdtype[0] if dtype.subdtype is not None else dtype
+    if isinstance(result, np.ndarray) and result.dtype.kind == "V" and result.dtype.names is None and (
+        base.names is not None or base.kind != "V"
+    ):
+        return result.view(base)
     vlen = check_vlen_dtype(base)
     if vlen is str:
         return _encode_all(result, True)

@@ -166,7 +166,7 @@ def make_dataset(state: FileState, path: str, shape: Any = None, dtype: Any = No
     maxshape = _maxshape(maxshape_arg, engine_shape) if engine_shape else None
     chunk_arg = _chunks(chunks, engine_shape, maxshape)
 
-    plan = plan_storage(h5dtype)
+    plan = plan_storage(h5dtype, state.zarr_format)
     base = h5dtype.subdtype[0] if h5dtype.subdtype is not None else h5dtype
     fmt = state.zarr_format
     filters = plan_filters(fmt, base, compression=compression, compression_opts=compression_opts, shuffle=shuffle,
@@ -203,6 +203,8 @@ def make_dataset(state: FileState, path: str, shape: Any = None, dtype: Any = No
     if shards is not None:
         kwargs["shards"] = shards
     fill = _fill_value(fillvalue, h5dtype)
+    if "view" in plan.record and fill is not None:
+        fill = np.asarray(fill, dtype=base).tobytes()
     if fill is not None:  # None: the data type's default (zero, empty string)
         kwargs["fill_value"] = fill
     root = state.root_group
@@ -212,5 +214,5 @@ def make_dataset(state: FileState, path: str, shape: Any = None, dtype: Any = No
         raise ValueError("Unable to synchronously create dataset (name already exists)") from None
     node = state.register(path, engine)
     if arr is not None and arr.size:
-        Array(engine)[...] = to_engine(arr, h5dtype)
+        Array(engine)[...] = to_engine(arr, h5dtype, raw="view" in plan.record)
     return node

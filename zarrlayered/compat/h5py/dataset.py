@@ -42,6 +42,7 @@ class _Info:
     maxshape: tuple[int | None, ...] | None
     contiguous: bool
     filters: dict[str, Any]
+    raw: bool = False
 
 
 def _as_array(result: Any, dtype: np.dtype[Any]) -> np.ndarray[Any, Any]:
@@ -93,7 +94,8 @@ class Dataset(HLObject):
         else:
             maxshape = (None,) * len(shape)
         filters = describe_filters(list(engine.filters), list(engine.compressors), record)
-        return _Info(dtype, shape, extra, maxshape, record.get("layout") == "contiguous" or empty, filters)
+        contiguous = record.get("layout") == "contiguous" or empty
+        return _Info(dtype, shape, extra, maxshape, contiguous, filters, record.get("view") is not None)
 
     @property
     def _array(self) -> Array:
@@ -204,6 +206,8 @@ class Dataset(HLObject):
             return fill.encode("utf-8") if isinstance(fill, str) else bytes(fill)
         if fill is None:
             return np.zeros((), dtype=base)[()]
+        if info.raw:
+            return np.frombuffer(np.asarray(fill).tobytes(), dtype=base)[0]
         return np.asarray(fill).astype(base)[()]
 
     @property
@@ -365,7 +369,7 @@ class Dataset(HLObject):
             val = self._merge_fields(info, args, names, val)
         if info.shape is None:
             raise TypeError("Empty datasets cannot be written to")
-        value = to_engine(val, info.dtype)
+        value = to_engine(val, info.dtype, raw=info.raw)
         if not isinstance(value, np.ndarray):
             holder = np.empty((), dtype=object)
             holder[()] = value
