@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Self
@@ -173,26 +173,18 @@ def test_plugin_is_invisible_without_its_distribution() -> None:
 
 @contextmanager
 def registrations() -> Iterator[None]:
-    """Undo every runtime registration made inside the block (the registries have no unregister)."""
-    saved: list[tuple[dict[Any, Any], dict[Any, Any]]] = [
-        (table, dict(table))
-        for table in (
-            codec_registry._registered,
-            codec_registry._loaded,
-            dtype_registry._registry,
-            chunk_grids._registry,
-            chunk_key_encodings._registry,
-            store_registry._factories,
-            transformer_registry._registered,
-            transformer_registry._loaded,
-        )
-    ]
-    try:
+    """Undo every runtime registration made inside the block, in every registry."""
+    with ExitStack() as stack:
+        for extension_registry in (
+            codec_registry.CODEC_REGISTRY,
+            dtype_registry.DATA_TYPE_REGISTRY,
+            chunk_grids.CHUNK_GRID_REGISTRY,
+            chunk_key_encodings.CHUNK_KEY_ENCODING_REGISTRY,
+            store_registry.STORE_REGISTRY,
+            transformer_registry.STORAGE_TRANSFORMER_REGISTRY,
+        ):
+            stack.enter_context(extension_registry.restoring())
         yield
-    finally:
-        for table, content in saved:
-            table.clear()
-            table.update(content)
 
 
 @dataclass(frozen=True)

@@ -206,8 +206,8 @@ class NegateCodec(ArrayArrayCodec):
 def test_codec_registered_at_runtime_is_found_by_name() -> None:
     with pytest.raises(MetadataValidationError, match=r"'test\.negate'"):
         get_codec_class("test.negate")
-    register_codec("test.negate", NegateCodec)
-    try:
+    with registry.CODEC_REGISTRY.restoring():  # the registration is undone at the end
+        register_codec("test.negate", NegateCodec)
         assert get_codec_class("test.negate") is NegateCodec
         codecs = parse_codecs_v3([{"name": "test.negate"}, "bytes"])
         assert codecs == (NegateCodec(), BytesCodec())
@@ -218,8 +218,6 @@ def test_codec_registered_at_runtime_is_found_by_name() -> None:
         encoded = bytes(chain.encode(np.array([1, 2, 3], dtype="<i4"), spec))
         assert np.frombuffer(encoded, "<i4").tolist() == [-1, -2, -3]
         assert chain.decode(encoded, spec).tolist() == [1, 2, 3]
-    finally:
-        registry._registered.pop("test.negate", None)
     with pytest.raises(TypeError, match="BaseCodec subclass"):
         register_codec("test.bad", dict)  # type: ignore[arg-type]
 
@@ -253,14 +251,14 @@ def test_entry_point_codec_is_loaded_lazily_once(tmp_path: Path, monkeypatch: py
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: zl-test-ep-codec\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[zarrlayered.codecs]\ntest.ep-checksum = zl_test_ep_codec:EpCodec\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_entry_points", None)
-    monkeypatch.setattr(registry, "_loaded", {})
-    monkeypatch.delitem(sys.modules, "zl_test_ep_codec", raising=False)
-    assert "zl_test_ep_codec" not in sys.modules  # nothing loaded before the name is asked for
-    cls = get_codec_class("test.ep-checksum")
-    assert cls.__name__ == "EpCodec"
-    assert get_codec_class("test.ep-checksum") is cls
-    module = sys.modules["zl_test_ep_codec"]
-    assert module.LOADS == [1]
-    codec = parse_codec_v3({"name": "test.ep-checksum"})
-    assert bytes(codec.encode(b"abc", ChunkSpec((3,), np.dtype("u1"), 0)))[:3] == b"abc"  # type: ignore[attr-defined]
+    with registry.CODEC_REGISTRY.restoring():  # the plug-in is forgotten at the end
+        registry.CODEC_REGISTRY.refresh_entry_points()  # list the group again, with the new distribution
+        monkeypatch.delitem(sys.modules, "zl_test_ep_codec", raising=False)
+        assert "zl_test_ep_codec" not in sys.modules  # nothing loaded before the name is asked for
+        cls = get_codec_class("test.ep-checksum")
+        assert cls.__name__ == "EpCodec"
+        assert get_codec_class("test.ep-checksum") is cls
+        module = sys.modules["zl_test_ep_codec"]
+        assert module.LOADS == [1]
+        codec = parse_codec_v3({"name": "test.ep-checksum"})
+        assert bytes(codec.encode(b"abc", ChunkSpec((3,), np.dtype("u1"), 0)))[:3] == b"abc"  # type: ignore[attr-defined]

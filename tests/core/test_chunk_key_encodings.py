@@ -168,14 +168,12 @@ def test_runtime_registration() -> None:
         def decode_chunk_key(self, key: str, ndim: int | None = None) -> tuple[int, ...]:
             return tuple(int(p) for p in key[1:].split("_") if p)
 
-    register_chunk_key_encoding("test.flat", Flat)
-    try:
+    with cke.CHUNK_KEY_ENCODING_REGISTRY.restoring():  # the registration is undone at the end
+        register_chunk_key_encoding("test.flat", Flat)
         parsed = parse_chunk_key_encoding({"name": "test.flat", "configuration": {"separator": "/"}})
         assert isinstance(parsed, Flat)
         assert parsed.encode_chunk_key((1, 2)) == "k1_2"
         assert parsed.to_dict() == {"name": "test.flat", "configuration": {"separator": "/"}}
-    finally:
-        del cke._registry["test.flat"]
     with pytest.raises(TypeError, match="ChunkKeyEncoding subclass"):
         register_chunk_key_encoding("x", dict)  # type: ignore[arg-type]
 
@@ -204,7 +202,7 @@ def test_entry_point_encoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "[zarrlayered.chunk_key_encodings]\nplugin.prefixed = zl_test_cke_plugin:Prefixed\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(cke, "_entry_points_loaded", False)
-    monkeypatch.setattr(cke, "_registry", dict(cke._registry))
-    parsed = parse_chunk_key_encoding({"name": "plugin.prefixed", "configuration": {"separator": "/"}})
-    assert parsed.encode_chunk_key((1, 2)) == "p1/2"
+    with cke.CHUNK_KEY_ENCODING_REGISTRY.restoring():  # the plug-in is forgotten at the end
+        cke.CHUNK_KEY_ENCODING_REGISTRY.refresh_entry_points()  # list the group again, with the new distribution
+        parsed = parse_chunk_key_encoding({"name": "plugin.prefixed", "configuration": {"separator": "/"}})
+        assert parsed.encode_chunk_key((1, 2)) == "p1/2"

@@ -471,13 +471,11 @@ def test_register_data_type_at_runtime() -> None:
 
     with pytest.raises(MetadataValidationError, match=r"unknown data type 'test\.int4'"):
         parse_v3_data_type("test.int4")
-    register_data_type("test.int4", Int4)
-    try:
+    with dtype_registry.DATA_TYPE_REGISTRY.restoring():  # the registration is undone at the end
+        register_data_type("test.int4", Int4)
         assert parse_v3_data_type("test.int4") == Int4()
         assert parse_dtype("test.int4", 3) == Int4()
         assert parse_dtype("int8", 3) == Int8()  # the built-ins still win for their own dtypes
-    finally:
-        del dtype_registry._registry["test.int4"]
 
 
 def test_register_data_type_rejects_non_classes() -> None:
@@ -520,13 +518,13 @@ def test_entry_point_data_type(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: zl-test-dtype-plugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[zarrlayered.data_types]\nplugin.int8 = zl_test_dtype_plugin:PluginInt8\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(dtype_registry, "_entry_points_loaded", False)
-    monkeypatch.setattr(dtype_registry, "_registry", dict(dtype_registry._registry))
-    parsed = parse_v3_data_type("plugin.int8")
-    assert type(parsed).__name__ == "PluginInt8"
-    assert parsed.to_json() == "plugin.int8"
-    assert parsed.numpy_dtype == np.dtype("i1")
-    assert "plugin.int8" in dtypes.registered_data_types()
+    with dtype_registry.DATA_TYPE_REGISTRY.restoring():  # the plug-in is forgotten at the end
+        dtype_registry.DATA_TYPE_REGISTRY.refresh_entry_points()  # list the group again, with the new distribution
+        parsed = parse_v3_data_type("plugin.int8")
+        assert type(parsed).__name__ == "PluginInt8"
+        assert parsed.to_json() == "plugin.int8"
+        assert parsed.numpy_dtype == np.dtype("i1")
+        assert "plugin.int8" in dtypes.registered_data_types()
 
 
 @pytest.mark.parametrize(

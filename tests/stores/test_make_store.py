@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +204,10 @@ def test_unsupported_type_raises(store_like: Any) -> None:
 
 # -- registered schemes ------------------------------------------------------------------------------------
 @pytest.fixture
-def scratch_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+def scratch_registry() -> Iterator[None]:
     """Registrations made by a test are forgotten after it."""
-    monkeypatch.setattr(registry, "_factories", dict(registry._factories))
-    monkeypatch.setattr(registry, "_entry_points_loaded", set(registry._entry_points_loaded))
+    with registry.STORE_REGISTRY.restoring():
+        yield
 
 
 def test_registered_scheme_uses_its_factory(scratch_registry: None) -> None:

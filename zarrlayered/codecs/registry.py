@@ -7,17 +7,22 @@ the entry points of the group ``zarrlayered.codecs`` (each loaded lazily, once),
 
 from __future__ import annotations
 
-import importlib
 import logging
-import threading
 from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Final
 
 from zarrlayered.codecs.abc import BaseCodec
+from zarrlayered.core.extensions import ExtensionRegistry
 from zarrlayered.errors import MetadataValidationError
 
-__all__ = ["ENTRY_POINT_GROUP", "get_codec_class", "parse_codec_v3", "parse_codecs_v3", "register_codec"]
+__all__ = [
+    "CODEC_REGISTRY",
+    "ENTRY_POINT_GROUP",
+    "get_codec_class",
+    "parse_codec_v3",
+    "parse_codecs_v3",
+    "register_codec",
+]
 
 logger = logging.getLogger("zarrlayered.codec")
 
@@ -39,10 +44,27 @@ _BUILTINS: Final[dict[str, str]] = {
 
 _NUMCODECS_PREFIX: Final = "numcodecs."
 
-_lock = threading.Lock()
-_registered: dict[str, type[BaseCodec]] = {}
-_loaded: dict[str, type[BaseCodec]] = {}
-_entry_points: dict[str, EntryPoint] | None = None
+
+def _check_codec(name: str, cls: object) -> type[BaseCodec]:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"codec name must be a non-empty string, got {name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, BaseCodec)):
+        raise TypeError(f"codec class for {name!r} must be a BaseCodec subclass, got {cls!r}")
+    return cls
+
+
+def _numcodecs_fallback(name: str) -> type[BaseCodec] | None:
+    if not name.startswith(_NUMCODECS_PREFIX):
+        return None
+    from zarrlayered.codecs.numcodecs_v3 import numcodecs_codec_class
+
+    return numcodecs_codec_class(name.removeprefix(_NUMCODECS_PREFIX))
+
+
+#: The codec registry (see :class:`~zarrlayered.core.extensions.ExtensionRegistry`).
+CODEC_REGISTRY: Final = ExtensionRegistry[type[BaseCodec]](
+    "codec", ENTRY_POINT_GROUP, _check_codec, builtins=_BUILTINS, fallback=_numcodecs_fallback, logger=logger
+)
 
 
 def register_codec(name: str, cls: type[BaseCodec]) -> None:
@@ -55,27 +77,7 @@ def register_codec(name: str, cls: type[BaseCodec]) -> None:
     cls
         A :class:`~zarrlayered.codecs.abc.BaseCodec` subclass.
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"codec name must be a non-empty string, got {name!r}")
-    if not (isinstance(cls, type) and issubclass(cls, BaseCodec)):
-        raise TypeError(f"codec class for {name!r} must be a BaseCodec subclass, got {cls!r}")
-    with _lock:
-        _registered[name] = cls
-
-
-def _load(target: str, name: str) -> type[BaseCodec]:
-    module_name, _, attr = target.partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    if not (isinstance(cls, type) and issubclass(cls, BaseCodec)):
-        raise MetadataValidationError(f"codec {name!r} resolves to {cls!r}, which is not a BaseCodec subclass")
-    return cls
-
-
-def _codec_entry_points() -> dict[str, EntryPoint]:
-    global _entry_points
-    if _entry_points is None:
-        _entry_points = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    return _entry_points
+    CODEC_REGISTRY.register(name, cls)
 
 
 def get_codec_class(name: str) -> type[BaseCodec]:
@@ -84,36 +86,11 @@ def get_codec_class(name: str) -> type[BaseCodec]:
     Raises
     ------
     MetadataValidationError
-        If no codec of that name is known.
+        If no codec of that name is known, or the module providing it cannot be loaded.
     """
     if not isinstance(name, str):
         raise MetadataValidationError(f"codec field 'name' must be a string, got {name!r}")
-    found = _registered.get(name) or _loaded.get(name)
-    if found is not None:
-        return found
-    with _lock:
-        found = _registered.get(name) or _loaded.get(name)
-        if found is not None:
-            return found
-        if name in _BUILTINS:
-            try:
-                found = _load(_BUILTINS[name], name)
-            except (ImportError, AttributeError) as exc:
-                raise MetadataValidationError(f"codec {name!r} is not available: {exc}") from exc
-        elif name in (eps := _codec_entry_points()):
-            logger.debug("loading codec %r from entry point %s", name, eps[name].value)
-            loaded = eps[name].load()
-            if not (isinstance(loaded, type) and issubclass(loaded, BaseCodec)):
-                raise MetadataValidationError(f"entry point for codec {name!r} gives {loaded!r}, not a BaseCodec")
-            found = loaded
-        elif name.startswith(_NUMCODECS_PREFIX):
-            from zarrlayered.codecs.numcodecs_v3 import numcodecs_codec_class
-
-            found = numcodecs_codec_class(name.removeprefix(_NUMCODECS_PREFIX))
-        else:
-            raise MetadataValidationError(f"unknown codec {name!r}")
-        _loaded[name] = found
-        return found
+    return CODEC_REGISTRY.get(name)
 
 
 def parse_codec_v3(value: Any) -> BaseCodec:

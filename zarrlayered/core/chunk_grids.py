@@ -28,19 +28,19 @@ import itertools
 import logging
 import math
 import numbers
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
-from typing import Any, ClassVar, Literal, Self, TypeAlias, cast
+from typing import Any, ClassVar, Final, Literal, Self, TypeAlias, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from zarrlayered.core.extensions import ExtensionRegistry
 from zarrlayered.errors import MetadataValidationError
 
 __all__ = [
+    "CHUNK_GRID_REGISTRY",
     "ChunkGrid",
     "ChunksLike",
     "RectilinearChunkGrid",
@@ -470,10 +470,22 @@ class RectilinearChunkGrid(ChunkGrid):
 # ---------------------------------------------------------------------------------------------------
 # registry
 
-_BUILTIN: dict[str, type[ChunkGrid]] = {"regular": RegularChunkGrid, "rectilinear": RectilinearChunkGrid}
-_registry: dict[str, type[ChunkGrid]] = {}
-_registry_lock = threading.Lock()
-_entry_points_tried: set[str] = set()
+def _check_chunk_grid(name: str, cls: object) -> type[ChunkGrid]:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"chunk grid name must be a non-empty string, got {name!r}")
+    if not (isinstance(cls, type) and issubclass(cls, ChunkGrid)):
+        raise TypeError(f"chunk grid class for {name!r} must be a ChunkGrid subclass, got {cls!r}")
+    return cls
+
+
+#: The chunk grid registry (see :class:`~zarrlayered.core.extensions.ExtensionRegistry`).
+CHUNK_GRID_REGISTRY: Final = ExtensionRegistry[type[ChunkGrid]](
+    "chunk grid",
+    "zarrlayered.chunk_grids",
+    _check_chunk_grid,
+    builtins={"regular": RegularChunkGrid, "rectilinear": RectilinearChunkGrid},
+    logger=logger,
+)
 
 
 def register_chunk_grid(name: str, cls: type[ChunkGrid]) -> None:
@@ -482,12 +494,7 @@ def register_chunk_grid(name: str, cls: type[ChunkGrid]) -> None:
     Runtime registrations take precedence over the built-ins and the ``zarrlayered.chunk_grids``
     entry points.
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"chunk grid name must be a non-empty string, got {name!r}")
-    if not (isinstance(cls, type) and issubclass(cls, ChunkGrid)):
-        raise TypeError(f"chunk grid class for {name!r} must be a ChunkGrid subclass, got {cls!r}")
-    with _registry_lock:
-        _registry[name] = cls
+    CHUNK_GRID_REGISTRY.register(name, cls)
 
 
 def get_chunk_grid_class(name: str) -> type[ChunkGrid]:
@@ -496,21 +503,9 @@ def get_chunk_grid_class(name: str) -> type[ChunkGrid]:
     Raises
     ------
     MetadataValidationError
-        No grid of that name is known.
+        No grid of that name is known, or its entry point cannot be loaded.
     """
-    with _registry_lock:
-        found = _registry.get(name) or _BUILTIN.get(name)
-        if found is not None or name in _entry_points_tried:
-            if found is None:
-                raise MetadataValidationError(f"unknown chunk grid {name!r}")
-            return found
-        _entry_points_tried.add(name)
-    for ep in entry_points(group="zarrlayered.chunk_grids", name=name):
-        cls = ep.load()
-        logger.debug("loaded chunk grid %r from entry point %s", name, ep.value)
-        register_chunk_grid(name, cls)
-        return cls  # type: ignore[no-any-return]
-    raise MetadataValidationError(f"unknown chunk grid {name!r}")
+    return CHUNK_GRID_REGISTRY.get(name)
 
 
 def parse_chunk_grid(value: ChunkGrid | Mapping[str, Any]) -> ChunkGrid:

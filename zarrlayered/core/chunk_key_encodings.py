@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Final, Literal, Self
 
+from zarrlayered.core.extensions import ExtensionRegistry
 from zarrlayered.errors import MetadataValidationError
 
 __all__ = [
+    "CHUNK_KEY_ENCODING_REGISTRY",
     "ENTRY_POINT_GROUP",
     "ChunkKeyEncoding",
     "DefaultChunkKeyEncoding",
@@ -156,49 +156,31 @@ class V2ChunkKeyEncoding(ChunkKeyEncoding):
         return coords
 
 
-_registry: dict[str, type[ChunkKeyEncoding]] = {
-    "default": DefaultChunkKeyEncoding,
-    "v2": V2ChunkKeyEncoding,
-}
-_entry_points_loaded = False
-_lock = threading.Lock()
+def _check_chunk_key_encoding(name: str, cls: object) -> type[ChunkKeyEncoding]:
+    if not (isinstance(cls, type) and issubclass(cls, ChunkKeyEncoding)):
+        raise TypeError(f"register_chunk_key_encoding needs a ChunkKeyEncoding subclass, got {cls!r}")
+    return cls
+
+
+#: The chunk key encoding registry (see :class:`~zarrlayered.core.extensions.ExtensionRegistry`).
+CHUNK_KEY_ENCODING_REGISTRY: Final = ExtensionRegistry[type[ChunkKeyEncoding]](
+    "chunk_key_encoding",
+    ENTRY_POINT_GROUP,
+    _check_chunk_key_encoding,
+    builtins={"default": DefaultChunkKeyEncoding, "v2": V2ChunkKeyEncoding},
+    unknown="unknown {kind} {name!r}; known: {known}",
+    logger=logger,
+)
 
 
 def register_chunk_key_encoding(name: str, cls: type[ChunkKeyEncoding]) -> None:
     """Register a :class:`ChunkKeyEncoding` subclass under ``name`` (replacing any earlier one)."""
-    candidate: object = cls
-    if not (isinstance(candidate, type) and issubclass(candidate, ChunkKeyEncoding)):
-        raise TypeError(f"register_chunk_key_encoding needs a ChunkKeyEncoding subclass, got {cls!r}")
-    with _lock:
-        _registry[name] = cls
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    with _lock:
-        if _entry_points_loaded:
-            return
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                cls = ep.load()
-            except Exception as exc:  # a broken plug-in must not break every array
-                logger.warning("cannot load chunk key encoding entry point %r: %s", ep.name, exc)
-                continue
-            if isinstance(cls, type) and issubclass(cls, ChunkKeyEncoding):
-                _registry.setdefault(ep.name, cls)
-            else:
-                logger.warning("chunk key encoding entry point %r is not a ChunkKeyEncoding: %r", ep.name, cls)
-        _entry_points_loaded = True
+    CHUNK_KEY_ENCODING_REGISTRY.register(name, cls)
 
 
 def get_chunk_key_encoding_class(name: str) -> type[ChunkKeyEncoding]:
     """The class registered under ``name``; MetadataValidationError naming it if unknown."""
-    if name not in _registry:
-        _load_entry_points()
-    try:
-        return _registry[name]
-    except KeyError:
-        raise MetadataValidationError(f"unknown chunk_key_encoding {name!r}; known: {sorted(_registry)}") from None
+    return CHUNK_KEY_ENCODING_REGISTRY.get(name)
 
 
 def parse_chunk_key_encoding(value: ChunkKeyEncoding | Mapping[str, Any] | str) -> ChunkKeyEncoding:

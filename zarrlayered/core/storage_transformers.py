@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import builtins
 import logging
-import threading
 from abc import ABC
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Final, Self
 
+from zarrlayered.core.extensions import ExtensionRegistry
 from zarrlayered.errors import MetadataValidationError
 from zarrlayered.stores.abc import (
     BufferLike,
@@ -36,6 +35,7 @@ from zarrlayered.stores.wrapper import WrapperStore
 
 __all__ = [
     "STORAGE_TRANSFORMER_ENTRY_POINT_GROUP",
+    "STORAGE_TRANSFORMER_REGISTRY",
     "StorageTransformer",
     "TransformedStore",
     "apply_storage_transformers",
@@ -375,18 +375,25 @@ class TransformedStore(WrapperStore):
 # ---------------------------------------------------------------------------------------------------
 # the storage transformer registry
 
-_lock = threading.Lock()
-_registered: dict[str, type[StorageTransformer]] = {}
-_loaded: dict[str, type[StorageTransformer]] = {}
-_entry_points_tried: set[str] = set()
-
-
-def _check_class(name: str, cls: object, where: str) -> type[StorageTransformer]:
+def _check_class(name: str, cls: object, where: str = "the class") -> type[StorageTransformer]:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"storage transformer name must be a non-empty string, got {name!r}")
     if not (isinstance(cls, type) and issubclass(cls, StorageTransformer)):
         raise TypeError(f"{where} for storage transformer {name!r} must be a StorageTransformer subclass, got {cls!r}")
     if not isinstance(getattr(cls, "transformer_name", None), str):
         raise TypeError(f"{where} for storage transformer {name!r}: {cls.__name__} sets no 'transformer_name'")
     return cls
+
+
+#: The storage transformer registry (see :class:`~zarrlayered.core.extensions.ExtensionRegistry`).
+STORAGE_TRANSFORMER_REGISTRY: Final = ExtensionRegistry[type[StorageTransformer]](
+    "storage transformer",
+    STORAGE_TRANSFORMER_ENTRY_POINT_GROUP,
+    _check_class,
+    unknown="unknown {kind} {name!r}; known: {known} (register more with register_storage_transformer or the "
+    "{group!r} entry-point group)",
+    logger=logger,
+)
 
 
 def register_storage_transformer(name: str, cls: type[StorageTransformer]) -> None:
@@ -399,11 +406,7 @@ def register_storage_transformer(name: str, cls: type[StorageTransformer]) -> No
     cls
         A :class:`StorageTransformer` subclass that sets ``transformer_name``.
     """
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"storage transformer name must be a non-empty string, got {name!r}")
-    checked = _check_class(name, cls, "the class")
-    with _lock:
-        _registered[name] = checked
+    STORAGE_TRANSFORMER_REGISTRY.register(name, cls)
 
 
 def get_storage_transformer_class(name: str) -> type[StorageTransformer]:
@@ -416,30 +419,7 @@ def get_storage_transformer_class(name: str) -> type[StorageTransformer]:
     """
     if not isinstance(name, str):
         raise MetadataValidationError(f"storage transformer field 'name' must be a string, got {name!r}")
-    with _lock:
-        found = _registered.get(name) or _loaded.get(name)
-        if found is not None:
-            return found
-        first_try = name not in _entry_points_tried
-        _entry_points_tried.add(name)
-    if first_try:
-        for ep in entry_points(group=STORAGE_TRANSFORMER_ENTRY_POINT_GROUP, name=name):
-            try:
-                cls = _check_class(name, ep.load(), f"entry point {ep.value!r}")
-            except Exception as exc:
-                with _lock:
-                    _entry_points_tried.discard(name)
-                raise MetadataValidationError(f"storage transformer {name!r} cannot be loaded: {exc}") from exc
-            logger.debug("loaded storage transformer %r from entry point %s", name, ep.value)
-            with _lock:
-                _loaded[name] = cls
-                return _registered.get(name) or cls
-    with _lock:
-        known = sorted(set(_registered) | set(_loaded))
-    raise MetadataValidationError(
-        f"unknown storage transformer {name!r}; known: {known} (register more with register_storage_transformer "
-        f"or the {STORAGE_TRANSFORMER_ENTRY_POINT_GROUP!r} entry-point group)"
-    )
+    return STORAGE_TRANSFORMER_REGISTRY.get(name)
 
 
 def parse_storage_transformer(value: object, where: str = "storage_transformers") -> StorageTransformer | None:

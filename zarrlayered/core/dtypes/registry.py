@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from typing import Any, Final
 
 import numpy as np
@@ -22,9 +20,11 @@ from zarrlayered.core.dtypes.strings import (
 )
 from zarrlayered.core.dtypes.structured import Structured
 from zarrlayered.core.dtypes.time import DateTime64, TimeDelta64
+from zarrlayered.core.extensions import ExtensionRegistry
 from zarrlayered.errors import MetadataValidationError
 
 __all__ = [
+    "DATA_TYPE_REGISTRY",
     "ENTRY_POINT_GROUP",
     "data_type_from_numpy",
     "get_data_type_class",
@@ -50,56 +50,41 @@ _BUILTIN: Final[tuple[type[DataType], ...]] = (
     Structured,
 )
 
-_registry: dict[str, type[DataType]] = {cls.name: cls for cls in _BUILTIN}
-_entry_points_loaded = False
-_lock = threading.Lock()
+
+
+def _check_data_type(name: str, cls: object) -> type[DataType]:
+    if not (isinstance(cls, type) and issubclass(cls, DataType)):
+        raise TypeError(f"register_data_type needs a DataType subclass, got {cls!r}")
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"register_data_type needs a non-empty name, got {name!r}")
+    return cls
+
+
+#: The data type registry (see :class:`~zarrlayered.core.extensions.ExtensionRegistry`).
+DATA_TYPE_REGISTRY: Final = ExtensionRegistry[type[DataType]](
+    "data type",
+    ENTRY_POINT_GROUP,
+    _check_data_type,
+    builtins={cls.name: cls for cls in _BUILTIN},
+    unknown="unknown {kind} {name!r}; known: {known} (register more with register_data_type or the {group!r} "
+    "entry-point group)",
+    logger=logger,
+)
 
 
 def register_data_type(name: str, cls: type[DataType]) -> None:
     """Register a :class:`DataType` subclass under its Zarr V3 ``name`` (replacing any earlier one)."""
-    candidate: object = cls
-    if not (isinstance(candidate, type) and issubclass(candidate, DataType)):
-        raise TypeError(f"register_data_type needs a DataType subclass, got {cls!r}")
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"register_data_type needs a non-empty name, got {name!r}")
-    with _lock:
-        _registry[name] = cls
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    with _lock:
-        if _entry_points_loaded:
-            return
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                cls = ep.load()
-            except Exception as exc:  # a broken plug-in must not break every array
-                logger.warning("cannot load data type entry point %r: %s", ep.name, exc)
-                continue
-            if isinstance(cls, type) and issubclass(cls, DataType):
-                _registry.setdefault(ep.name, cls)
-            else:
-                logger.warning("data type entry point %r is not a DataType subclass: %r", ep.name, cls)
-        _entry_points_loaded = True
+    DATA_TYPE_REGISTRY.register(name, cls)
 
 
 def registered_data_types() -> dict[str, type[DataType]]:
     """A snapshot of the registry (name -> class), entry points included."""
-    _load_entry_points()
-    return dict(_registry)
+    return DATA_TYPE_REGISTRY.snapshot()
 
 
 def get_data_type_class(name: str) -> type[DataType]:
     """The class registered under V3 name ``name``; MetadataValidationError naming it if unknown."""
-    _load_entry_points()
-    try:
-        return _registry[name]
-    except KeyError:
-        raise MetadataValidationError(
-            f"unknown data type {name!r}; known: {sorted(_registry)} (register more with register_data_type "
-            f"or the {ENTRY_POINT_GROUP!r} entry-point group)"
-        ) from None
+    return DATA_TYPE_REGISTRY.get(name)
 
 
 def parse_v3_data_type(value: DataType | str | Mapping[str, Any]) -> DataType:
@@ -130,15 +115,13 @@ def parse_v3_data_type(value: DataType | str | Mapping[str, Any]) -> DataType:
 
 def data_type_from_numpy(dtype: np.dtype[Any]) -> DataType:
     """The data type of a numpy dtype, registered third-party types first; MetadataValidationError if none."""
-    _load_entry_points()
     if dtype.kind == "O":
         raise MetadataValidationError(
             "a numpy object dtype is ambiguous: ask for dtype=str (variable-length UTF-8 strings) or "
             "dtype=bytes (variable-length byte strings)"
         )
     builtin = set(_BUILTIN)
-    with _lock:
-        registered = list(_registry.values())
+    registered = DATA_TYPE_REGISTRY.snapshot().values()
     candidates = [cls for cls in registered if cls not in builtin] + list(_BUILTIN)
     for cls in candidates:
         try:
