@@ -1,0 +1,365 @@
+"""The timed workloads of ``make bench`` and one adapter per library that runs them idiomatically.
+
+Every library gets the same array (shape, chunks, shards, dtype, codecs, fill value 0) and the same data,
+and is driven the way its documentation shows:
+
+- zarrlayered and zarr-python 3: ``create_array(store, shape=, chunks=, shards=, dtype=, compressors=)``
+  on their own ``MemoryStore`` or ``LocalStore``; ``a[...] = data``, ``a[...]``, ``a.vindex[i, j]``;
+- tensorstore: ``ts.open`` of a ``zarr3`` spec on a ``memory`` or ``file`` kvstore, then
+  ``.write(data).result()`` and ``[...].read().result()``, ``.vindex[i, j].read().result()``. Its
+  default ``file_io_sync`` (an ``fsync`` after every file written) is turned off: no other library
+  syncs, and a benchmark of the page cache should not time the disk;
+- h5py, where the workload fits (no zstd filter without hdf5plugin, no sharding, no point lists that
+  are not sorted): a chunked dataset in an HDF5 file on disk, or in memory with the ``core`` driver
+  (``backing_store=False``); a write ends with ``File.flush()``. Its chunk cache keeps its default
+  size (1 MiB): turned off, h5py reads 1 MiB chunks seven times slower. h5py is then the only library
+  here that keeps decoded chunks between reads: a full read sweeps more chunks than the cache holds and
+  gains nothing from it, but the latency row reads the same chunk over and over, which h5py answers
+  from its cache.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+__all__ = [
+    "LIBRARIES",
+    "WORKLOADS",
+    "ArraySpec",
+    "Library",
+    "Read",
+    "Selection",
+    "Target",
+    "Workload",
+]
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """The array every library creates for a workload."""
+
+    shape: tuple[int, ...]
+    chunks: tuple[int, ...]
+    dtype: str
+    shards: tuple[int, ...] | None = None
+    zstd_level: int | None = None  # None: no compression
+    on_disk: bool = True
+
+    @property
+    def stored_objects(self) -> int:
+        """How many objects (chunks, or shards) the array stores."""
+        grid = self.shards or self.chunks
+        return math.prod(-(-n // c) for n, c in zip(self.shape, grid, strict=True))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a read asks for: a basic selection (``a[key]``) or points (``a.vindex[key]``)."""
+
+    kind: Literal["basic", "vindex"]
+    key: Any
+
+    def expected(self, data: np.ndarray) -> np.ndarray:
+        """What the read must return (numpy's answer)."""
+        return np.asarray(data[self.key])
+
+
+FULL = Selection("basic", Ellipsis)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A goal of issue 8 for one row: minimum ratios of another library's time to zarrlayered's."""
+
+    zarr_python: float
+    tensorstore: float | None = None  # 1.0: zarrlayered at least as fast as tensorstore
+
+    def describe(self) -> str:
+        """The goal in words, for the table."""
+        text = f"zarr-python >= {self.zarr_python:g}x"
+        if self.tensorstore is not None:
+            text += f", tensorstore >= {self.tensorstore:g}x"
+        return text
+
+    def unmet(self, ratios: dict[str, float]) -> list[str]:
+        """The parts of the goal that the ratios (library -> its time / zarrlayered's) miss."""
+        goals = {"zarr-python": self.zarr_python, "tensorstore": self.tensorstore}
+        return [
+            f"{library} {ratios[library]:.2f}x < {goal:g}x"
+            for library, goal in goals.items()
+            if goal is not None and library in ratios and ratios[library] < goal
+        ]
+
+
+@dataclass(frozen=True)
+class Read:
+    """One timed read of a workload's array: ``number`` calls per repetition, the time is per call."""
+
+    label: str
+    selection: Selection
+    target: Target | None = None
+    number: int = 1
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An array, its data, a timed write of all of it into a new array, then timed reads of what was written."""
+
+    key: str
+    title: str
+    description: str
+    spec: ArraySpec
+    make_data: Callable[[], np.ndarray]
+    write_target: Target | None
+    reads: tuple[Read, ...] = field(default=())
+
+
+# -- the libraries ------------------------------------------------------------------------------------------------
+
+
+class Library(ABC):
+    """One library under test: creates an array for a spec and returns the callables that are timed."""
+
+    name: ClassVar[str]
+
+    def supports(self, spec: ArraySpec, selection: Selection | None = None) -> bool:
+        """Whether the workload (and this selection of it) fits the library."""
+        return True
+
+    @abstractmethod
+    def create(self, spec: ArraySpec, path: Path | None) -> Any:
+        """A new, empty array: in memory when ``path`` is None, else at ``path`` (which does not exist yet)."""
+
+    @abstractmethod
+    def writer(self, array: Any, data: np.ndarray) -> Callable[[], None]:
+        """A callable that writes all of ``data`` into ``array``."""
+
+    @abstractmethod
+    def reader(self, array: Any, selection: Selection) -> Callable[[], np.ndarray]:
+        """A callable that reads ``selection`` from ``array``."""
+
+    def close(self, array: Any) -> None:  # noqa: B027 - most arrays hold nothing open
+        """Release what the array holds open."""
+
+
+class _ZarrAPI(Library):
+    """zarrlayered and zarr-python 3 share their API: only the module differs."""
+
+    def _modules(self) -> tuple[Any, Any, Any]:
+        """The package, its stores module and its ZstdCodec."""
+        raise NotImplementedError
+
+    def create(self, spec: ArraySpec, path: Path | None) -> Any:
+        package, stores, zstd = self._modules()
+        store = stores.MemoryStore() if path is None else stores.LocalStore(str(path))
+        return package.create_array(
+            store,
+            shape=spec.shape,
+            chunks=spec.chunks,
+            shards=spec.shards,
+            dtype=spec.dtype,
+            compressors=None if spec.zstd_level is None else zstd(level=spec.zstd_level),
+            fill_value=0,
+        )
+
+    def writer(self, array: Any, data: np.ndarray) -> Callable[[], None]:
+        def write() -> None:
+            array[...] = data
+
+        return write
+
+    def reader(self, array: Any, selection: Selection) -> Callable[[], np.ndarray]:
+        key = selection.key
+        if selection.kind == "vindex":
+            points = array.vindex
+            return lambda: points[key]
+        return lambda: array[key]
+
+
+class Zarrlayered(_ZarrAPI):
+    name = "zarrlayered"
+
+    def _modules(self) -> tuple[Any, Any, Any]:
+        import zarrlayered
+        import zarrlayered.stores
+        from zarrlayered.codecs import ZstdCodec
+
+        return zarrlayered, zarrlayered.stores, ZstdCodec
+
+
+class ZarrPython(_ZarrAPI):
+    name = "zarr-python"
+
+    def _modules(self) -> tuple[Any, Any, Any]:
+        import zarr
+        import zarr.storage
+        from zarr.codecs import ZstdCodec
+
+        return zarr, zarr.storage, ZstdCodec
+
+
+class Tensorstore(Library):
+    name = "tensorstore"
+
+    def create(self, spec: ArraySpec, path: Path | None) -> Any:
+        import tensorstore as ts
+
+        codecs: list[dict[str, Any]] = [{"name": "bytes", "configuration": {"endian": "little"}}]
+        if spec.zstd_level is not None:
+            codecs.append({"name": "zstd", "configuration": {"level": spec.zstd_level, "checksum": False}})
+        grid = spec.chunks
+        if spec.shards is not None:
+            index_codecs = [{"name": "bytes", "configuration": {"endian": "little"}}, {"name": "crc32c"}]
+            sharding = {"chunk_shape": list(spec.chunks), "codecs": codecs, "index_codecs": index_codecs}
+            codecs = [{"name": "sharding_indexed", "configuration": sharding}]
+            grid = spec.shards
+        kvstore = {"driver": "memory"} if path is None else {"driver": "file", "path": f"{path}/"}
+        return ts.open(
+            {
+                "driver": "zarr3",
+                "kvstore": kvstore,
+                "context": {"file_io_sync": False},
+                "metadata": {
+                    "shape": list(spec.shape),
+                    "data_type": spec.dtype,
+                    "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": list(grid)}},
+                    "chunk_key_encoding": {"name": "default"},
+                    "fill_value": 0,
+                    "codecs": codecs,
+                },
+            },
+            create=True,
+            delete_existing=True,
+        ).result()
+
+    def writer(self, array: Any, data: np.ndarray) -> Callable[[], None]:
+        def write() -> None:
+            array.write(data).result()
+
+        return write
+
+    def reader(self, array: Any, selection: Selection) -> Callable[[], np.ndarray]:
+        key = selection.key
+        if selection.kind == "vindex":
+            points = array.vindex
+            return lambda: points[key].read().result()
+        return lambda: array[key].read().result()
+
+
+class H5py(Library):
+    name = "h5py"
+    _names = itertools.count()
+
+    def supports(self, spec: ArraySpec, selection: Selection | None = None) -> bool:
+        fits = spec.shards is None and spec.zstd_level is None
+        return fits and (selection is None or selection.kind == "basic")
+
+    def create(self, spec: ArraySpec, path: Path | None) -> Any:
+        import h5py
+
+        if path is None:
+            file = h5py.File(f"bench-{next(self._names)}.h5", "w", driver="core", backing_store=False)
+        else:
+            file = h5py.File(path, "w")
+        return file.create_dataset("data", shape=spec.shape, chunks=spec.chunks, dtype=spec.dtype, fillvalue=0)
+
+    def writer(self, array: Any, data: np.ndarray) -> Callable[[], None]:
+        file = array.file
+
+        def write() -> None:
+            array[...] = data
+            file.flush()
+
+        return write
+
+    def reader(self, array: Any, selection: Selection) -> Callable[[], np.ndarray]:
+        key = selection.key
+        return lambda: array[key]
+
+    def close(self, array: Any) -> None:
+        array.file.close()
+
+
+#: The libraries, in the order of the table's columns; zarrlayered first (the ratios are to it).
+LIBRARIES: tuple[Library, ...] = (Zarrlayered(), ZarrPython(), Tensorstore(), H5py())
+
+
+# -- the workloads (sizes and targets from issue 8) ------------------------------------------------------------------
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _points(shape: tuple[int, ...], count: int, seed: int) -> Selection:
+    rng = _rng(seed)
+    return Selection("vindex", tuple(rng.integers(0, n, count) for n in shape))
+
+
+TINY = ArraySpec((1000, 1000), (10, 10), "float64", on_disk=False)
+MIB_CHUNKS = ArraySpec((256, 256, 256), (64, 64, 64), "float32")
+SHARDED = ArraySpec((1024, 1024), (32, 32), "uint16", shards=(256, 256), zstd_level=1)
+
+WORKLOADS: tuple[Workload, ...] = (
+    Workload(
+        "tiny-memory",
+        "10,000 tiny chunks in memory",
+        "(1000, 1000) float64 in (10, 10) chunks of 800 bytes, uncompressed, in a memory store; random normal data. "
+        "The latency row reads one whole chunk, `a[10:20, 10:20]`, 200 times per repetition "
+        "(h5py answers from its chunk cache).",
+        TINY,
+        lambda: _rng(1).standard_normal(TINY.shape),
+        Target(8),
+        (
+            Read("read", FULL, Target(8)),
+            Read("one chunk (latency)", Selection("basic", np.s_[10:20, 10:20]), Target(5), number=200),
+        ),
+    ),
+    Workload(
+        "mib-raw",
+        "1 MiB chunks on disk, uncompressed",
+        "(256, 256, 256) float32 (64 MiB) in (64, 64, 64) chunks of 1 MiB, uncompressed, in a local directory "
+        "(reads come from the page cache); random normal data.",
+        MIB_CHUNKS,
+        lambda: _rng(2).standard_normal(MIB_CHUNKS.shape, dtype=np.float32),
+        Target(2, 1),
+        (Read("read", FULL, Target(4, 1)),),
+    ),
+    Workload(
+        "mib-zstd",
+        "1 MiB chunks on disk, zstd level 1",
+        "The same array compressed with zstd level 1; integer values 0..999 stored as float32 (zstd halves them).",
+        ArraySpec(MIB_CHUNKS.shape, MIB_CHUNKS.chunks, "float32", zstd_level=1),
+        lambda: _rng(3).integers(0, 1000, MIB_CHUNKS.shape).astype(np.float32),
+        Target(1.5, 1),
+        (Read("read", FULL, Target(2, 1)),),
+    ),
+    Workload(
+        "tiny-disk",
+        "900 tiny chunks on disk",
+        "(300, 300) float64 in (10, 10) chunks of 800 bytes, uncompressed, in a local directory; random normal data.",
+        ArraySpec((300, 300), (10, 10), "float64"),
+        lambda: _rng(4).standard_normal((300, 300)),
+        Target(1.5),
+        (Read("read", FULL, Target(5)),),
+    ),
+    Workload(
+        "sharded",
+        "sharded array on disk",
+        "(1024, 1024) uint16 in 16 shards of (256, 256), each of 64 inner chunks of (32, 32), zstd level 1, "
+        "in a local directory; random integers 0..1023. The points row reads 1000 random points with "
+        "`a.vindex[i, j]`.",
+        SHARDED,
+        lambda: _rng(5).integers(0, 1024, SHARDED.shape).astype(np.uint16),
+        Target(3),
+        (Read("read", FULL, Target(5)), Read("1000 points (vindex)", _points(SHARDED.shape, 1000, 6), Target(10))),
+    ),
+)
