@@ -456,3 +456,37 @@ def raw_stored_dtypes(h5py: Any, path: str, out: Out) -> None:
         out(ld.dtype, repr(ld[...]), repr(ld.fillvalue))
     with h5py.File(path, "r") as f:
         out(repr(f["c"][1:]), repr(f["ld"][-1]))
+
+
+@program
+def everyday(h5py: Any, path: str, out: Out) -> None:
+    with h5py.File(path, "w") as f:
+        d = f.create_dataset("d", (5,), dtype="i4")
+        d[:] = 3
+        d[1:3] = [1.9, -2.7]
+        d[[0, 4]] = np.array([10, 40], dtype="i8")
+        out(repr(d[...]), repr(np.array(d)), repr(np.asarray(d, dtype="f4")), d[...].sum(), d[2] * 2)
+        e = f.create_dataset("e", data=d)
+        out(repr(e[...]), e.dtype, e.chunks)
+        d.attrs.create("scale", 2.5, dtype="f4")
+        d.attrs["count"] = np.int16(3)
+        d.attrs.modify("count", 7.9)
+        d.attrs["flags"] = np.array([True, False])
+        d.attrs["mixed"] = [1, 2.5]
+        out(repr(d.attrs["scale"]), repr(d.attrs["count"]), repr(d.attrs["flags"]), repr(d.attrs["mixed"]))
+        out(sorted(d.attrs.keys()), len(d.attrs))
+        g = f.create_group("g")
+        out(repr(g), repr(f["g"]), f.values(), f.items(), f.keys(), g.attrs.keys())
+        for name, obj in f.items():
+            out(name, obj.name, isinstance(obj, h5py.Dataset), isinstance(obj, h5py.Group))
+        out(isinstance(f, h5py.Group), isinstance(f["/"], h5py.File), f["/"] == f, f.parent == f["/"])
+        if "d" in f:
+            del f["d"]
+        out("d" in f, len(f))
+        c = f.create_dataset("c", data=np.array([1 + 2j, 3 - 1j], dtype="c8"))
+        b = f.create_dataset("b", data=np.array([True, False]))
+        h = f.create_dataset("h", data=np.array([1.5, 2.5], dtype="f2"))
+        out(repr(c[...]), repr(b[...]), repr(h[...]), c.dtype, b.dtype, h.dtype)
+        raises(out, "datetime", lambda: f.create_dataset("t", data=np.array(["2020-01-01"], dtype="M8[D]")))
+        o = f.create_dataset("o", data=np.array(["2020-01-01"], dtype="M8[D]").astype(h5py.opaque_dtype("M8[D]")))
+        out(repr(o[...]), o.dtype)

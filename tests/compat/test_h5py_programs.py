@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -24,10 +23,18 @@ def _run(module: Any, path: Path, name: str) -> list[str]:
     return lines
 
 
+class _FileV2(shim.File):
+    """The shim's File making Zarr V2 hierarchies."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("zarr_format", 2)
+        super().__init__(*args, **kwargs)
+
+
 def _shim(variant: str) -> Any:
     if variant == "v2":
         names = {n: getattr(shim, n) for n in shim.__all__}
-        names["File"] = functools.partial(shim.File, zarr_format=2)
+        names["File"] = _FileV2
         return SimpleNamespace(**names)
     return shim
 

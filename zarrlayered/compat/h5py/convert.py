@@ -80,7 +80,7 @@ def dtype_from_json(value: Any) -> np.dtype[Any]:
 
 def check_storable(dtype: np.dtype[Any]) -> None:
     """Refuse dtypes h5py refuses (``U``, bare objects) and those this front end cannot store."""
-    if dtype.kind == "U":
+    if dtype.kind == "U" or (dtype.kind in "mM" and not (dtype.metadata or {}).get("h5py_opaque")):
         raise TypeError(f"No conversion path for dtype: {dtype!r}")
     if dtype.kind == "O":
         vlen = check_vlen_dtype(dtype)
@@ -119,6 +119,8 @@ def plan_storage(dtype: np.dtype[Any], zarr_format: int = 3) -> StoragePlan:
         record["enum"] = {str(k): int(v) for k, v in meta["enum"].items()}
     if dtype.kind == "S" and meta.get("h5py_encoding") == "utf-8":
         record["encoding"] = "utf-8"
+    if meta.get("h5py_opaque"):
+        record["opaque"] = True
     if not _expressible(dtype, zarr_format):
         record["view"] = dtype_to_json(dtype)
         return StoragePlan(np.dtype(f"V{dtype.itemsize}"), extra, record)
@@ -153,6 +155,8 @@ def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: di
             dtype = dtype.newbyteorder(">")
         if record.get("encoding") == "utf-8" and dtype.kind == "S":
             dtype = np.dtype(dtype, metadata={"h5py_encoding": "utf-8"})
+        if record.get("opaque"):
+            dtype = np.dtype(dtype, metadata={"h5py_opaque": True})
         enum = record.get("enum")
         if isinstance(enum, dict):  # HDF5 lists enum members by name
             dtype = np.dtype(dtype, metadata={"enum": dict(sorted(enum.items()))})

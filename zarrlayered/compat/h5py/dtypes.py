@@ -20,6 +20,7 @@ __all__ = [
     "check_string_dtype",
     "check_vlen_dtype",
     "enum_dtype",
+    "opaque_dtype",
     "special_dtype",
     "string_dtype",
     "string_info",
@@ -121,6 +122,21 @@ def check_enum_dtype(dt: Any) -> dict[str, int] | None:
     """The ``{name: value}`` of an enum dtype, or None."""
     found = _metadata(dt).get("enum")
     return None if found is None else dict(found)
+
+
+def opaque_dtype(np_dtype: Any) -> np.dtype[Any]:
+    """``np_dtype`` tagged to be stored as it is (h5py's opaque types; needed for datetime64/timedelta64)."""
+    dtype = np.dtype(np_dtype)
+    if dtype.hasobject:
+        raise TypeError("Cannot store numpy object arrays as opaque data")
+    if dtype.names is not None:
+        raise TypeError("Cannot make opaque versions of compound dtypes")
+    if dtype.subdtype is not None:
+        raise TypeError("Cannot make opaque versions of array dtypes")
+    if dtype.kind in "biufc":
+        raise TypeError("Only make opaque versions of types without an HDF5 equivalent")
+    tagged: np.dtype[Any] = np.dtype(dtype, metadata={**(dtype.metadata or {}), "h5py_opaque": True})
+    return tagged
 
 
 def check_opaque_dtype(dt: Any) -> bool:

@@ -12,10 +12,11 @@ It lives in the node's Zarr attributes under one reserved key, :data:`RESERVED_K
 ``empty`` / ``native``
     True for a dataset with a null dataspace (``h5py.Empty``); it is stored as a 0-d array. ``native``:
     the dtype is reported in numpy's native spelling (h5py does so for datasets made from ``Empty``).
-``byteorder`` / ``subarray`` / ``enum`` / ``encoding``
+``byteorder`` / ``subarray`` / ``enum`` / ``encoding`` / ``opaque`` / ``view``
     The parts of the h5py dtype Zarr does not keep: a big-endian byte order (Zarr V3 keeps the byte
     order on disk in its ``bytes`` codec, not in the data type), a sub-array shape (stored as trailing
-    array dimensions), enum names, the encoding of fixed-length strings.
+    array dimensions), enum names, the encoding of fixed-length strings, h5py's opaque tag; ``view``:
+    the numpy dtype of values a Zarr format cannot express, stored as raw bytes.
 ``compression`` / ``scaleoffset``
     The h5py spelling of the filters when it is not the codec's own name (``"lzf"`` is stored with LZ4).
 ``track_order`` / ``order``
