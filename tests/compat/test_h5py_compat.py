@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 import zipfile
 from pathlib import Path
@@ -182,3 +183,40 @@ def test_big_endian_is_stored_big_endian(tmp_path: Path) -> None:
         assert f["be"].dtype == np.dtype(">u2") and f["be"][...].dtype == np.dtype(">u2")
     codecs = zarr.open_array(str(tmp_path / "f.h5" / "be")).metadata.codecs
     assert codecs[0].to_dict()["configuration"]["endian"] == "big"
+
+
+def test_zarr_python_2_reads_a_v2_file(tmp_path: Path) -> None:
+    from zarr2_env import run_zarr2
+
+    with shim.File(tmp_path / "v2.h5", "w", zarr_format=2) as f:
+        _fill(f)
+        f.create_dataset("be", data=np.arange(3, dtype=">i4"))
+    out = run_zarr2(
+        """
+        import json, zarr
+        g = zarr.open_group("v2.h5", mode="r")
+        s = g["raw/signal"]
+        print(json.dumps([s[:].tolist(), [f.codec_id for f in s.filters], s.compressor.codec_id,
+                          list(g["raw/labels"][:]), g["be"].dtype.str, g["be"][:].tolist(), g.attrs["title"]]))
+        """,
+        tmp_path,
+    )
+    signal, filters, compressor, labels, be_dtype, be, title = json.loads(out.strip().splitlines()[-1])
+    assert signal == np.arange(12).reshape(3, 4).tolist()
+    assert (filters, compressor) == (["shuffle", "fletcher32"], "zlib")
+    assert (labels, be_dtype, be, title) == (["a", "bé"], ">i4", [0, 1, 2], "run 7")
+
+
+def test_an_unclosed_zip_file_is_written_out_when_dropped(tmp_path: Path) -> None:
+    import gc
+
+    f = shim.File(tmp_path / "a.zip", "w")
+    f["x"] = np.arange(4)
+    d = f["x"]
+    del f
+    gc.collect()
+    assert d[2] == 2  # a handle keeps the file open
+    del d
+    gc.collect()
+    with shim.File(tmp_path / "a.zip", "r") as f:
+        assert f["x"][3] == 3
