@@ -220,3 +220,20 @@ def test_an_unclosed_zip_file_is_written_out_when_dropped(tmp_path: Path) -> Non
     gc.collect()
     with shim.File(tmp_path / "a.zip", "r") as f:
         assert f["x"][3] == 3
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"start": 4}, {"count": 7}, {"stride": 2}, {"stride": 2, "block": 2},
+                                    {"stride": 3, "block": 2}, {"start": 1, "count": 2, "stride": 5, "block": 4},
+                                    {"start": 1, "stride": 3, "block": 2}, {"count": 11},
+                                    {"start": 8, "stride": 4, "block": 3}, {"block": 3}])
+def test_multiblockslice_selects_as_h5py(tmp_path: Path, kwargs: dict[str, int]) -> None:
+    def outcome(module: object, path: Path) -> object:
+        try:
+            mbs = module.MultiBlockSlice(**kwargs)  # type: ignore[attr-defined]
+            with module.File(path, "w") as f:  # type: ignore[attr-defined]
+                f["x"] = np.arange(10)
+                return (mbs.indices(10), f["x"][mbs].tolist())
+        except ValueError as exc:
+            return type(exc).__name__
+
+    assert outcome(shim, tmp_path / "z.h5") == outcome(h5py, tmp_path / "h.h5")
