@@ -22,6 +22,7 @@ from zarrlayered.stores.memory import MemoryStore
 @pytest.fixture(autouse=True)
 def _quiet_numcodecs_v3() -> None:
     warnings.filterwarnings("ignore", message="Numcodecs codecs are not in the Zarr version 3")
+    warnings.filterwarnings("ignore", message=".*does not have a Zarr V3 specification")
 
 
 def _fill(f: shim.File) -> None:
@@ -164,6 +165,15 @@ def test_threads_create_datasets_in_one_file(tmp_path: Path) -> None:
                                             ((3,), 100_000_000), ((2**15, 2**16), 4), ((7, 9, 11, 13), 2)])
 def test_guess_chunk_is_h5py_s(shape: tuple[int, ...], itemsize: int) -> None:
     assert guess_chunk(shape, itemsize) == h5py._hl.filters.guess_chunk(shape, None, itemsize)
+
+
+def test_mode_w_replaces_any_zarr_hierarchy(tmp_path: Path) -> None:
+    zarrlayered.create_array(str(tmp_path / "arr.zarr"), data=np.arange(3))
+    with pytest.raises(OSError, match="array"):
+        shim.File(tmp_path / "arr.zarr", "r")
+    with shim.File(tmp_path / "arr.zarr", "w") as f:
+        f["x"] = [1]
+    assert zarrlayered.open_group(str(tmp_path / "arr.zarr"), mode="r")["x"][0] == 1
 
 
 def test_mode_w_does_not_delete_a_foreign_directory(tmp_path: Path) -> None:

@@ -80,7 +80,8 @@ def dtype_from_json(value: Any) -> np.dtype[Any]:
 
 def check_storable(dtype: np.dtype[Any]) -> None:
     """Refuse dtypes h5py refuses (``U``, bare objects) and those this front end cannot store."""
-    if dtype.kind == "U" or (dtype.kind in "mM" and not (dtype.metadata or {}).get("h5py_opaque")):
+    meta: Mapping[str, Any] = dtype.metadata or {}
+    if dtype.kind == "U" or (dtype.kind in "mM" and not meta.get("h5py_opaque")):
         raise TypeError(f"No conversion path for dtype: {dtype!r}")
     if dtype.kind == "O":
         vlen = check_vlen_dtype(dtype)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from zarrlayered.compat.h5py.base import FileState
 from zarrlayered.compat.h5py.group import Group
 from zarrlayered.compat.h5py.record import join_attributes
-from zarrlayered.core.group import AsyncGroup
+from zarrlayered.core.group import AsyncGroup, open_node
 from zarrlayered.core.sync import sync
 from zarrlayered.errors import ContainsArrayError, NodeNotFoundError
 from zarrlayered.stores.abc import Store
@@ -122,6 +122,15 @@ def _open_root(store: Store, mode: str, zarr_format: Literal[2, 3] | None) -> As
         return None
     except ContainsArrayError:
         raise OSError(f"the root of {store!r} is a Zarr array, not a group (use zarrlayered.open_array)") from None
+
+
+def _holds_zarr(store: Store) -> bool:
+    """Whether a Zarr node (group or array) is at the root of ``store``."""
+    try:
+        sync(open_node(store, "", use_consolidated=False))
+    except NodeNotFoundError:
+        return False
+    return True
 
 
 class File(Group):
@@ -254,14 +263,14 @@ class File(Group):
               zarr_format: Literal[2, 3] | None) -> FileState:
         store, filename = opened.store, opened.filename
         try:
-            root = _open_root(store, mode, zarr_format) if opened.existed and mode not in ("x", "w-") else None
+            root = _open_root(store, mode, zarr_format) if opened.existed and mode not in ("x", "w-", "w") else None
             if mode in ("r", "r+") and root is None:
                 if os.path.isdir(filename):
                     raise _not_zarr(filename)
                 raise _not_found(filename)
             if mode in ("w-", "x") and opened.existed and not sync(store.is_empty("")):
                 raise _exists_error(filename)
-            if mode == "w" and root is None and opened.existed and not sync(store.is_empty("")):
+            if mode == "w" and opened.existed and not _holds_zarr(store) and not sync(store.is_empty("")):
                 raise OSError(
                     f"refusing to truncate {filename!r}: it holds data but no Zarr hierarchy (remove it first)"
                 )
