@@ -163,8 +163,7 @@ def test_zarr_python_2_arguments_without_effect_are_accepted_or_refused_clearly(
     assert zarrlayered.group({}, cache_attrs=False).path == ""
     with pytest.raises(TypeError, match="synchronizer"):
         zarrlayered.open_group({}, synchronizer=object())
-    with pytest.raises(TypeError, match="chunk_store"):
-        zarrlayered.open_group({}, chunk_store={})
+    assert zarrlayered.open_group({}, chunk_store={}).async_group.array_options["chunk_store"] is not None
     chunks: dict[str, bytes] = {}
     meta: dict[str, bytes] = {}
     arr = zarrlayered.create(shape=(2,), chunks=(1,), store=meta, chunk_store=chunks, zarr_format=2)

@@ -137,8 +137,8 @@ def test_open_array_and_open_take_a_synchronizer(tmp_path: Path) -> None:
     assert resized.async_array.synchronizer is synchronizer
     with pytest.raises(TypeError, match="synchronizer"):
         zarrlayered.open_array(tmp_path / "a.zarr", mode="r+", synchronizer=42)
-    with pytest.raises(TypeError, match="groups"):
-        zarrlayered.open_group({}, synchronizer=ThreadSynchronizer())
+    group_sync = ThreadSynchronizer()
+    assert zarrlayered.open_group({}, synchronizer=group_sync).async_group.array_options["synchronizer"] is group_sync
 
 
 # -- chunk_store -----------------------------------------------------------------------------------------------
@@ -181,5 +181,35 @@ def test_overwriting_an_array_clears_its_old_chunks_in_the_chunk_store() -> None
                              overwrite=True)
     reopened = zarrlayered.open_array(meta, mode="w", shape=(4,), chunks=(2,), dtype="i1", chunk_store=chunks)
     assert chunks == {} and np.all(reopened[:] == 0)
-    with pytest.raises(TypeError, match="chunk_store"):
-        zarrlayered.open_group({}, chunk_store={})
+
+
+def test_group_hands_its_synchronizer_and_chunk_store_to_its_arrays(tmp_path: Path) -> None:
+    import threading
+
+    import numpy as np
+
+    from zarrlayered.compat.synchronizers import ThreadSynchronizer
+
+    meta: dict[str, bytes] = {}
+    chunks: dict[str, bytes] = {}
+    sync_ = ThreadSynchronizer()
+    root = zarrlayered.open_group(meta, mode="w", zarr_format=2, synchronizer=sync_, chunk_store=chunks)
+    arr = root.create_array("a/x", shape=(40,), chunks=(10,), dtype="i8", fill_value=0, data=np.arange(40))
+    assert arr.async_array.chunk_store is not None
+    assert sorted(chunks) == ["a/x/0", "a/x/1", "a/x/2", "a/x/3"]
+    assert not any(k.startswith("a/x/") and k[-1].isdigit() for k in meta)
+    reopened = zarrlayered.open_group(meta, mode="r+", synchronizer=sync_, chunk_store=chunks)
+    member = reopened["a/x"]
+    np.testing.assert_array_equal(member[:], np.arange(40))
+
+    def add_one(start: int) -> None:
+        for i in range(start, 40, 4):
+            member[i : i + 1] = member[i : i + 1] + 1
+
+    threads = [threading.Thread(target=add_one, args=(s,)) for s in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    np.testing.assert_array_equal(zarrlayered.open_group(meta, chunk_store=chunks)["a/x"][:], np.arange(40) + 1)
+    assert [name for name, _ in reopened.members(max_depth=None)] == ["a", "a/x"]

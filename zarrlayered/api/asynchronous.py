@@ -249,20 +249,27 @@ async def open_group(
     ignores it. An array at ``path`` is a ContainsArrayError.
     """
     mode = parse_mode(mode)
-    _node_kwargs({"synchronizer": synchronizer, "chunk_store": chunk_store, "meta_array": meta_array})
+    _node_kwargs({"meta_array": meta_array})
+    legacy = _legacy_storage({"synchronizer": synchronizer, "chunk_store": chunk_store}, mode)
     zarr_format = parse_format_alias(zarr_format, zarr_version)
     consolidated = use_consolidated if isinstance(use_consolidated, bool) or use_consolidated is None else True
     resolved = resolve_store(store, mode, storage_options)
     node_path = normalize_path(path)
+    group: AsyncGroup | None = None
     if mode in ("r", "r+", "a"):
         try:
-            return await AsyncGroup.open(resolved, node_path, zarr_format=zarr_format, use_consolidated=consolidated)
+            group = await AsyncGroup.open(resolved, node_path, zarr_format=zarr_format, use_consolidated=consolidated)
         except NodeNotFoundError:
             if mode in ("r", "r+"):
                 raise GroupNotFoundError(f"no group at {node_path!r} in {resolved!r}") from None
-    await _check_free(resolved, node_path, mode)
-    return await AsyncGroup.create(resolved, node_path, attributes=attributes, zarr_format=zarr_format,
-                                   overwrite=(mode == "w"))
+    if group is None:
+        await _check_free(resolved, node_path, mode)
+        group = await AsyncGroup.create(resolved, node_path, attributes=attributes, zarr_format=zarr_format,
+                                        overwrite=(mode == "w"))
+        if mode == "w" and "chunk_store" in legacy:
+            await legacy["chunk_store"].delete_dir(node_path) if node_path else await legacy["chunk_store"].clear()
+    group.array_options = legacy  # zarr-python 2: the group's arrays use its synchronizer and chunk store
+    return group
 
 
 async def open_consolidated(*args: Any, use_consolidated: Literal[True] = True, **kwargs: Any) -> AsyncGroup:

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -51,6 +51,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("zarrlayered.group")
+
+_NodeT = TypeVar("_NodeT", bound="AsyncArray | AsyncGroup")
 
 _ZMETADATA = ".zmetadata"
 
@@ -120,10 +122,26 @@ class AsyncGroup:
         The group's path in the store ("" for the root).
     """
 
-    def __init__(self, metadata: GroupMetadata, store: Store, path: str = "") -> None:
+    def __init__(
+        self, metadata: GroupMetadata, store: Store, path: str = "", *, array_options: Mapping[str, Any] | None = None
+    ) -> None:
         self.metadata = metadata
         self.store = store
         self.path = normalize_path(path)
+        #: zarr-python 2's ``synchronizer=`` / ``chunk_store=``, handed to every array opened or made below.
+        self.array_options: dict[str, Any] = dict(array_options or {})
+
+    def _adopt(self, node: _NodeT) -> _NodeT:
+        """``node`` with this group's array options (a synchronizer, a chunk store) applied."""
+        if not self.array_options:
+            return node
+        if isinstance(node, AsyncGroup):
+            node.array_options = dict(self.array_options)
+            return node
+        assert isinstance(node, AsyncArray)
+        adopted = AsyncArray(node.metadata, node.store, node.path, write_empty_chunks=node.write_empty_chunks,
+                             **self.array_options)
+        return adopted  # type: ignore[return-value]
 
     # -- making and opening ----------------------------------------------------------------------------
     @classmethod
@@ -312,7 +330,7 @@ class AsyncGroup:
             return None
         if isinstance(found, GroupMetadata):
             found = replace(found, consolidated_metadata=consolidated.subtree(relative))
-        return node_from_metadata(found, self.store, join_path(self.path, relative))
+        return self._adopt(node_from_metadata(found, self.store, join_path(self.path, relative)))
 
     async def getitem(self, name: str) -> AsyncArray | AsyncGroup:
         """The member at ``name`` (a relative path such as ``"a/b"``); KeyError when missing.
@@ -326,7 +344,7 @@ class AsyncGroup:
                 raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r} (consolidated metadata)")
             return node
         try:
-            return await open_node(self.store, path, zarr_format=self.zarr_format)
+            return self._adopt(await open_node(self.store, path, zarr_format=self.zarr_format))
         except NodeNotFoundError:
             raise NodeNotFoundError(f"{name!r} is not a member of group {self.name!r}") from None
 
@@ -397,7 +415,7 @@ class AsyncGroup:
         for name, node in zip(names, found, strict=True):
             if node is None:  # a directory without metadata is not a member
                 continue
-            yield name, node
+            yield name, self._adopt(node)
             if isinstance(node, AsyncGroup) and (max_depth is None or max_depth > 0):
                 deeper = None if max_depth is None else max_depth - 1
                 async for sub_name, sub_node in node.members(
@@ -472,7 +490,7 @@ class AsyncGroup:
             overwrite=overwrite,
         )
         self._remember({group.path: group.metadata}, parents)
-        return group
+        return self._adopt(group)
 
     async def require_group(self, name: str, *, overwrite: bool = False) -> AsyncGroup:
         """The subgroup ``name``, created if missing; TypeError if an array is there."""
@@ -507,9 +525,21 @@ class AsyncGroup:
             kwargs["compressors"] = [{"id": "blosc"}]
         config = kwargs.pop("config", None) or {}
         kwargs.setdefault("write_empty_chunks", config.get("write_empty_chunks"))
+        chunk_store = self.array_options.get("chunk_store")
+        if kwargs.get("data") is not None and chunk_store is not None:  # data goes to the chunk store
+            data = kwargs.pop("data")
+            kwargs.setdefault("shape", np.shape(data))
+            kwargs.setdefault("dtype", getattr(data, "dtype", None))
+        else:
+            data = None
         array, parents = await create_array_node_with_parents(self.store, self._child_path(name), **kwargs)
         self._remember({array.path: array.metadata}, parents)
-        return array
+        adopted: AsyncArray = self._adopt(array)
+        if chunk_store is not None:
+            await chunk_store.delete_dir(array.path)
+        if data is not None:
+            await adopted.set_selection(Ellipsis, data, "basic")
+        return adopted
 
     async def create_dataset(self, name: str, **kwargs: Any) -> AsyncArray:
         """Same as :meth:`create_array` (the zarr-python 2 name)."""
