@@ -231,8 +231,11 @@ def timing_table(rows: Sequence[Row], names: Sequence[str]) -> tuple[list[str], 
                 cells.append(format_time(row.best[name]))
             else:
                 cells.append(f"{format_time(row.best[name])} ({ratios[name]:.2f}x)")
+        missing = [] if row.target is None else [name for name in row.target.goals if name not in ratios]
         if row.target is None:
             cells += ["", ""]
+        elif missing:
+            cells += [row.target.describe(), f"not measured ({', '.join(missing)} not run)"]
         else:
             unmet = row.target.unmet(ratios)
             total += 1
@@ -324,11 +327,12 @@ def document(
         body += [
             "## Time",
             "",
-            f"Best of {repeats.describe()}, the libraries taking turns within each repetition. In parentheses:",
-            "each library's time divided by zarrlayered's (above 1: zarrlayered is faster). A target names the",
-            "ratio that issue 8 asks for (tensorstore >= 1x: zarrlayered at least as fast as tensorstore).",
-            "—: the workload does not fit the library (h5py has no zstd filter without hdf5plugin, no sharding,",
-            "and reads points only along one axis in increasing order).",
+            f"Best of {repeats.describe()};",
+            "the libraries take turns within each repetition. In parentheses: each library's time divided by",
+            "zarrlayered's (above 1: zarrlayered is faster). A target names the ratio that issue 8 asks for",
+            "(tensorstore >= 1x: zarrlayered at least as fast as tensorstore). —: the workload does not fit",
+            "the library (h5py has no zstd filter without hdf5plugin, no sharding, and reads points only along",
+            "one axis in increasing order).",
             "",
             *table,
             "",

@@ -89,13 +89,18 @@ class Target:
             text += f", tensorstore >= {self.tensorstore:g}x"
         return text
 
+    @property
+    def goals(self) -> dict[str, float]:
+        """Library -> the least ratio of its time to zarrlayered's."""
+        goals = {"zarr-python": self.zarr_python, "tensorstore": self.tensorstore}
+        return {library: goal for library, goal in goals.items() if goal is not None}
+
     def unmet(self, ratios: dict[str, float]) -> list[str]:
         """The parts of the goal that the ratios (library -> its time / zarrlayered's) miss."""
-        goals = {"zarr-python": self.zarr_python, "tensorstore": self.tensorstore}
         return [
             f"{library} {ratios[library]:.2f}x < {goal:g}x"
-            for library, goal in goals.items()
-            if goal is not None and library in ratios and ratios[library] < goal
+            for library, goal in self.goals.items()
+            if library in ratios and ratios[library] < goal
         ]
 
 
