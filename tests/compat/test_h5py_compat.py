@@ -167,6 +167,16 @@ def test_guess_chunk_is_h5py_s(shape: tuple[int, ...], itemsize: int) -> None:
     assert guess_chunk(shape, itemsize) == h5py._hl.filters.guess_chunk(shape, None, itemsize)
 
 
+def test_an_existing_file_keeps_its_format(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "v2.h5", "w", zarr_format=2) as f:
+        f["x"] = [1]
+    with shim.File(tmp_path / "v2.h5", "a") as f:  # detected
+        f["y"] = [2]
+        assert f.zarr_format == 2 and f["y"].zarr_node.zarr_format == 2
+    with pytest.raises(ValueError, match="V2 hierarchy"):
+        shim.File(tmp_path / "v2.h5", "a", zarr_format=3)
+
+
 def test_mode_w_replaces_any_zarr_hierarchy(tmp_path: Path) -> None:
     zarrlayered.create_array(str(tmp_path / "arr.zarr"), data=np.arange(3))
     with pytest.raises(OSError, match="array"):

@@ -114,10 +114,10 @@ def _not_zarr(name: str) -> OSError:
     return OSError(f"Unable to synchronously open file (file signature not found: '{name}' holds no Zarr hierarchy)")
 
 
-def _open_root(store: Store, mode: str, zarr_format: Literal[2, 3] | None) -> AsyncGroup | None:
+def _open_root(store: Store, mode: str) -> AsyncGroup | None:
     try:
         consolidated = None if mode == "r" else False
-        return sync(AsyncGroup.open(store, "", zarr_format=zarr_format, use_consolidated=consolidated))
+        return sync(AsyncGroup.open(store, "", zarr_format=None, use_consolidated=consolidated))
     except NodeNotFoundError:
         return None
     except ContainsArrayError:
@@ -263,7 +263,11 @@ class File(Group):
               zarr_format: Literal[2, 3] | None) -> FileState:
         store, filename = opened.store, opened.filename
         try:
-            root = _open_root(store, mode, zarr_format) if opened.existed and mode not in ("x", "w-", "w") else None
+            root = _open_root(store, mode) if opened.existed and mode not in ("x", "w-", "w") else None
+            if root is not None and zarr_format is not None and root.zarr_format != zarr_format:
+                raise ValueError(
+                    f"{filename!r} holds a Zarr V{root.zarr_format} hierarchy, not V{zarr_format} (zarr_format=)"
+                )
             if mode in ("r", "r+") and root is None:
                 if os.path.isdir(filename):
                     raise _not_zarr(filename)
