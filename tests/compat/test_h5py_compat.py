@@ -257,3 +257,44 @@ def test_multiblockslice_selects_as_h5py(tmp_path: Path, kwargs: dict[str, int])
             return type(exc).__name__
 
     assert outcome(shim, tmp_path / "z.h5") == outcome(h5py, tmp_path / "h.h5")
+
+
+def test_file_accepts_any_mutable_mapping() -> None:
+    """A zarr-python 2 style MutableMapping store (here a user's own class) plugs into File unchanged."""
+    import collections.abc
+
+    import numpy as np
+
+    import zarrlayered.h5py_compat as h5py_shim
+
+    class UserMapping(collections.abc.MutableMapping):  # type: ignore[type-arg]
+        def __init__(self) -> None:
+            self.data: dict[str, bytes] = {}
+
+        def __getitem__(self, key: str) -> bytes:
+            return self.data[key]
+
+        def __setitem__(self, key: str, value: bytes) -> None:
+            self.data[key] = bytes(value)
+
+        def __delitem__(self, key: str) -> None:
+            del self.data[key]
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(self.data)
+
+        def __len__(self) -> int:
+            return len(self.data)
+
+    mapping = UserMapping()
+    with pytest.raises(FileNotFoundError):
+        h5py_shim.File(mapping, "r")
+    with h5py_shim.File(mapping, "w") as f:
+        f.create_dataset("g/x", data=np.arange(6).reshape(2, 3), chunks=(1, 3))
+        f["g"].attrs["units"] = "m"
+    assert "g/x/zarr.json" in mapping.data
+    with h5py_shim.File(mapping, "r") as f:
+        np.testing.assert_array_equal(f["g/x"][:], np.arange(6).reshape(2, 3))
+        assert f["g"].attrs["units"] == "m"
+    with pytest.raises(FileExistsError):
+        h5py_shim.File(mapping, "w-")

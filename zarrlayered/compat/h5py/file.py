@@ -23,6 +23,7 @@ from zarrlayered.core.sync import sync
 from zarrlayered.errors import ContainsArrayError, NodeNotFoundError
 from zarrlayered.stores.abc import Store
 from zarrlayered.stores.make import make_store
+from zarrlayered.stores.mapping import is_mapping_like
 from zarrlayered.stores.memory import MemoryStore
 
 __all__ = ["File"]
@@ -236,8 +237,15 @@ class File(Group):
                 raise _exists_error(repr(name))
             store = make_store(path, mode="w" if not held else zip_mode)
             return _Opened(store, repr(name), _Closer(store, name, path, mode != "r"), held, "fileobj")
+        if not isinstance(name, str | bytes | os.PathLike) and is_mapping_like(name):
+            # a zarr-python 2 store or any MutableMapping of str -> bytes (the MutableMapping front end)
+            store = make_store(name, mode=mode)
+            held = any(True for _ in name)
+            return _Opened(store, repr(name), _Closer(None), held, driver or "sec2")
         if not isinstance(name, str | bytes | os.PathLike):
-            raise TypeError(f"expected a path, URL, dict, file object or Store, got {type(name).__name__}")
+            raise TypeError(
+                f"expected a path, URL, dict, mapping, file object or Store, got {type(name).__name__}"
+            )
         text = os.fsdecode(name)
         if driver == "core" and not backing_store:
             store = MemoryStore()
