@@ -53,9 +53,9 @@ MEMORY_LIBRARIES = {
 class Repeats:
     """How many times an operation is timed: at least ``minimum``, then more while it has taken under ``budget``."""
 
-    minimum: int = 5
-    maximum: int = 15
-    budget: float = 4.0  # seconds, the set-up and the checks of every library included
+    minimum: int = 7
+    maximum: int = 20
+    budget: float = 6.0  # seconds, the set-up and the checks of every library included
 
     def __iter__(self) -> Iterator[int]:
         started = time.perf_counter()
@@ -302,7 +302,13 @@ def machine() -> str:
         commit = subprocess.run(
             ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
-        versions[0] += f" (commit {commit})"
+        changed = subprocess.run(
+            ["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "zarrlayered", "benchmarks/*.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        versions[0] += f" (commit {commit}{', with uncommitted changes' if changed else ''})"
     except (OSError, subprocess.CalledProcessError):
         pass
     return (
@@ -376,9 +382,9 @@ def document(
 def main(argv: Sequence[str] | None = None) -> int:
     keys = [w.key for w in WORKLOADS]
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="least repetitions of each timing (the best is kept)")
-    parser.add_argument("--max-repeat", type=int, default=15, help="most repetitions of each timing")
-    parser.add_argument("--budget", type=float, default=4.0, help="seconds an operation may take before it stops")
+    parser.add_argument("--repeat", type=int, default=7, help="least repetitions of each timing (the best is kept)")
+    parser.add_argument("--max-repeat", type=int, default=20, help="most repetitions of each timing")
+    parser.add_argument("--budget", type=float, default=6.0, help="seconds an operation may take before it stops")
     parser.add_argument(
         "--workloads", nargs="+", choices=[*keys, "memory"], default=[*keys, "memory"], help="what to run (all)"
     )
