@@ -298,3 +298,21 @@ def test_file_accepts_any_mutable_mapping() -> None:
         assert f["g"].attrs["units"] == "m"
     with pytest.raises(FileExistsError):
         h5py_shim.File(mapping, "w-")
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_vlen_sequences_round_trip(tmp_path: Path, fmt: int) -> None:
+    dt = shim.vlen_dtype(np.dtype("<i2"))
+    with shim.File(tmp_path / "v.zarr", "w", zarr_format=fmt) as f:
+        ds = f.create_dataset("seq", (2, 2), dtype=dt)
+        ds[0, 0] = [1, 2, 3]
+        ds[1, :] = np.array([np.arange(2), np.arange(0)], dtype=object)
+        f.attrs["lens"] = np.array([np.arange(3), np.arange(1)], dtype=dt)
+    with shim.File(tmp_path / "v.zarr", "r") as f:
+        ds = f["seq"]
+        assert shim.check_vlen_dtype(ds.dtype) == np.dtype("<i2")
+        got = ds[...]
+        assert got.shape == (2, 2) and got[0, 0].dtype == np.dtype("<i2")
+        assert [a.tolist() for a in got.reshape(-1)] == [[1, 2, 3], [], [0, 1], []]
+        lens = f.attrs["lens"]
+        assert [a.tolist() for a in lens] == [[0, 1, 2], [0]]

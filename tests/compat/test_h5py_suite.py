@@ -3,7 +3,7 @@
 The suite runs in a fresh interpreter (``h5py_suite.py`` patches ``h5py.File`` & co. with the shim's
 classes before the test modules are imported). The floor below is the number that passes today: a
 regression fails ``make test``. Failures left are HDF5-only features (links, references, the low-level
-``.id`` API, drivers, SWMR, file locking, external storage, named types, variable-length sequences).
+``.id`` API, drivers, SWMR, file locking, external storage, named types).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ HERE = Path(__file__).resolve().parent
 #: Passing tests per h5py test module (raise these when the shim improves).
 FLOORS = {
     "test_group.py": 60,
-    "test_dataset.py": 168,
+    "test_dataset.py": 178,
     "test_dataset_getitem.py": 99,
-    "test_attrs.py": 20,
+    "test_attrs.py": 22,
     "test_attrs_data.py": 11,
     "test_attribute_create.py": 8,
     "test_file.py": 40,

@@ -20,6 +20,9 @@ from zarrlayered.compat.h5py.base import ItemsViewHDF5, KeysViewHDF5, ValuesView
 from zarrlayered.compat.h5py.convert import (
     array_for_new_object,
     explicit_byteorder,
+    sequence_base,
+    sequences_from_bytes,
+    sequences_to_bytes,
 )
 from zarrlayered.compat.h5py.convert import (
     dtype_from_json as _dtype_from_json,
@@ -27,7 +30,7 @@ from zarrlayered.compat.h5py.convert import (
 from zarrlayered.compat.h5py.convert import (
     dtype_to_json as _dtype_to_json,
 )
-from zarrlayered.compat.h5py.dtypes import Empty, check_string_dtype, check_vlen_dtype, string_dtype
+from zarrlayered.compat.h5py.dtypes import Empty, check_string_dtype, check_vlen_dtype, string_dtype, vlen_dtype
 from zarrlayered.compat.h5py.record import RESERVED_KEY, join_attributes, user_attributes
 
 if TYPE_CHECKING:
@@ -62,7 +65,7 @@ def _prepare(data: Any, shape: Any, dtype: Any) -> np.ndarray[Any, Any]:
         arr = arr.reshape(wanted)
     if arr.dtype.kind == "U":
         raise TypeError(f"No conversion path for dtype: {arr.dtype!r}")
-    if arr.dtype.kind == "O" and check_string_dtype(arr.dtype) is None:
+    if arr.dtype.kind == "O" and check_string_dtype(arr.dtype) is None and sequence_base(arr.dtype) is None:
         raise TypeError(f"Object dtype {arr.dtype!r} has no native HDF5 equivalent")
     return arr
 
@@ -90,6 +93,13 @@ def encode_attribute(data: Any, shape: Any = None, dtype: Any = None) -> tuple[A
         texts = np.empty(arr.shape, dtype=object)
         texts.reshape(-1)[:] = [_as_text(x) for x in arr.reshape(-1).tolist()]
         return texts.tolist(), ({"shape": list(arr.shape), "dtype": "str"} if arr.size == 0 else None)
+    sequence = sequence_base(arr.dtype)
+    if sequence is not None:  # variable-length sequences: the raw bytes of each, base64
+        packed = sequences_to_bytes(arr, sequence)
+        items = [packed] if isinstance(packed, bytes) else packed.reshape(-1).tolist()
+        return [base64.b64encode(b).decode("ascii") for b in items], {
+            "vlen": _dtype_to_json(sequence), "shape": list(arr.shape),
+        }
     kind = arr.dtype.kind
     if kind in "biuf" and (kind != "f" or bool(np.all(np.isfinite(arr)))) and arr.dtype.fields is None:
         info: dict[str, Any] = {}
@@ -137,6 +147,12 @@ def decode_attribute(value: Any, info: dict[str, Any] | None) -> Any:
         return _natural(value)
     if info.get("empty"):
         return Empty(explicit_byteorder(_dtype_from_json(info.get("dtype", "<f8"))))
+    if info.get("vlen") is not None:
+        sequence = _dtype_from_json(info["vlen"])
+        packed = np.empty(len(value), dtype=object)
+        packed[:] = [base64.b64decode(item) for item in value]
+        arr = sequences_from_bytes(packed.reshape(tuple(info.get("shape", []))), vlen_dtype(sequence), sequence)
+        return arr[()] if arr.ndim == 0 else arr
     if info.get("dtype") == "str":
         out = np.empty(tuple(info.get("shape", [0])), dtype=string_dtype())
         return out

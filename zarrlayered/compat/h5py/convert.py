@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrlayered.compat.h5py.dtypes import check_string_dtype, check_vlen_dtype, string_dtype
+from zarrlayered.compat.h5py.dtypes import check_string_dtype, check_vlen_dtype, string_dtype, vlen_dtype
 from zarrlayered.core.dtypes import parse_dtype
 
 __all__ = [
@@ -26,6 +26,9 @@ __all__ = [
     "guess_dtype",
     "h5py_dtype",
     "plan_storage",
+    "sequence_base",
+    "sequences_from_bytes",
+    "sequences_to_bytes",
     "to_engine",
 ]
 
@@ -87,7 +90,7 @@ def check_storable(dtype: np.dtype[Any]) -> None:
         vlen = check_vlen_dtype(dtype)
         if vlen is None:
             raise TypeError(f"Object dtype {dtype!r} has no native HDF5 equivalent")
-        if vlen not in (str, bytes):
+        if vlen not in (str, bytes) and sequence_base(dtype) is None:
             raise TypeError(
                 f"variable-length sequences (vlen_dtype({getattr(vlen, '__name__', vlen)})) have no Zarr data type; "
                 "store them as separate datasets or as strings"
@@ -96,6 +99,18 @@ def check_storable(dtype: np.dtype[Any]) -> None:
         for name, (sub, *_rest) in dtype.fields.items():
             if sub.kind in ("O", "U"):
                 raise TypeError(f"compound field {name!r} of type {sub!r} is not supported in Zarr structured dtypes")
+
+
+def sequence_base(dtype: np.dtype[Any]) -> np.dtype[Any] | None:
+    """The element dtype of a variable-length sequence dtype (``vlen_dtype(int)``), else None."""
+    vlen = check_vlen_dtype(dtype)
+    if vlen is None or vlen in (str, bytes):
+        return None
+    try:
+        base = np.dtype(vlen)
+    except TypeError:
+        return None
+    return base if base.kind in "biufcS" and base.metadata is None else None
 
 
 def plan_storage(dtype: np.dtype[Any], zarr_format: int = 3) -> StoragePlan:
@@ -114,6 +129,10 @@ def plan_storage(dtype: np.dtype[Any], zarr_format: int = 3) -> StoragePlan:
     if vlen is str:
         return StoragePlan(str, extra, record)
     if vlen is bytes:
+        return StoragePlan(bytes, extra, record)
+    sequence = sequence_base(dtype)
+    if sequence is not None:  # each element: the raw bytes of its sequence, the element dtype in the record
+        record["vlen"] = dtype_to_json(sequence)
         return StoragePlan(bytes, extra, record)
     meta: Mapping[str, Any] = dtype.metadata or {}
     if "enum" in meta:
@@ -142,7 +161,9 @@ def explicit_byteorder(dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: dict[str, Any]) -> np.dtype[Any]:
     """The dtype h5py would report for a Zarr array of ``engine_dtype`` with this record."""
-    if engine_dtype.kind in "TU" or object_codec == "vlen-utf8":  # (fixed-length UTF-32 from other Zarr writers)
+    if record.get("vlen") is not None:
+        dtype = vlen_dtype(dtype_from_json(record["vlen"]))
+    elif engine_dtype.kind in "TU" or object_codec == "vlen-utf8":  # (fixed-length UTF-32 from other Zarr writers)
         dtype = string_dtype("utf-8")
     elif object_codec == "vlen-bytes":
         dtype = string_dtype("ascii")
@@ -255,6 +276,9 @@ def to_engine(value: Any, dtype: np.dtype[Any], raw: bool = False) -> Any:
         return _object_items(value, _to_str)
     if vlen is bytes:
         return _object_items(value, _to_bytes)
+    sequence = sequence_base(base)
+    if sequence is not None:
+        return sequences_to_bytes(value, sequence)
     if base.kind == "S":
         if isinstance(value, str):
             return np.asarray(value.encode("utf-8"), dtype=base.str)
@@ -268,6 +292,40 @@ def to_engine(value: Any, dtype: np.dtype[Any], raw: bool = False) -> Any:
     if isinstance(value, np.ndarray) and value.dtype == target:
         return value
     return np.asarray(value, dtype=target)
+
+
+def sequences_to_bytes(value: Any, sequence: np.dtype[Any]) -> Any:
+    """Variable-length sequences as the raw bytes of each (an object array of them, or one ``bytes``).
+
+    In an object array each element is a sequence; in any other array (or nested list) the last axis is.
+    """
+    def encode(item: Any) -> bytes:
+        return np.ascontiguousarray(np.asarray(item).astype(sequence, copy=False).reshape(-1)).tobytes()
+
+    arr = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if arr.dtype.kind != "O":
+        if arr.ndim <= 1:
+            return encode(arr)
+        out = np.empty(arr.shape[:-1], dtype=object)
+        for index in np.ndindex(out.shape):
+            out[index] = encode(arr[index])
+        return out
+    if arr.ndim == 0:
+        return encode(arr[()])
+    out = np.empty(arr.shape, dtype=object)
+    for index in np.ndindex(arr.shape):
+        out[index] = encode(arr[index])
+    return out
+
+
+def sequences_from_bytes(result: Any, dtype: np.dtype[Any], sequence: np.dtype[Any]) -> Any:
+    """The arrays stored by :func:`sequences_to_bytes` (an array of ``dtype`` holding them, or one)."""
+    if not isinstance(result, np.ndarray):
+        return np.frombuffer(bytes(result), dtype=sequence).copy()
+    out = np.empty(result.shape, dtype=dtype)
+    for index in np.ndindex(result.shape):
+        out[index] = np.frombuffer(bytes(result[index] or b""), dtype=sequence).copy()
+    return out
 
 
 # -- values read ------------------------------------------------------------------------------------------------
@@ -301,6 +359,9 @@ def from_engine(result: Any, dtype: np.dtype[Any]) -> Any:
             out[...] = result
             return out
         return result
+    sequence = sequence_base(base)
+    if sequence is not None:
+        return sequences_from_bytes(result, base, sequence)
     if base.byteorder == ">" and isinstance(result, np.ndarray | np.generic):
         converted = np.asarray(result).astype(base.newbyteorder(">"), copy=False)
         return converted if isinstance(result, np.ndarray) else converted[()]
