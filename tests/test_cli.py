@@ -245,3 +245,22 @@ def test_demo(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "temperature (24, 36) float32" in result.stdout
     assert os.path.exists(tmp_path / "d.zarr" / "zarr.json")
+
+
+def test_migrate_a_root_array_and_drop_consolidated_metadata(tmp_path: Path) -> None:
+    single = tmp_path / "single.zarr"
+    data = np.arange(12, dtype="<i8").reshape(3, 4)
+    zarr.create_array(str(single), shape=(3, 4), chunks=(2, 2), dtype="i8", zarr_format=2)[:] = data
+    assert main(["migrate", str(single)]) == 0
+    assert sorted(p.name for p in single.iterdir() if not p.name[0].isdigit()) == ["zarr.json"]
+    np.testing.assert_array_equal(zarr.open_array(str(single), mode="r")[:], data)
+    consolidated = tmp_path / "consolidated.zarr"
+    root = zarr.open_group(str(consolidated), mode="w", zarr_format=2)
+    root.create_array("x", shape=(3, 4), chunks=(2, 2), dtype="i8")[:] = data
+    zarr.consolidate_metadata(str(consolidated))
+    assert (consolidated / ".zmetadata").exists()
+    result = run("migrate", str(consolidated))
+    assert result.returncode == 0, result.stderr
+    assert "remove .zmetadata (stale consolidated V2 metadata)" in result.stdout
+    assert not (consolidated / ".zmetadata").exists()
+    np.testing.assert_array_equal(zarrlayered.open_group(str(consolidated), mode="r")["x"][:], data)
