@@ -29,3 +29,16 @@ def test_v3_fill_value_none_is_the_default_and_omitted_is_too() -> None:
     store = {}
     zarrlayered.create_array(store, shape=(3,), dtype="f8", zarr_format=2)
     assert json.loads(store[".zarray"])["fill_value"] == 0.0
+
+
+def test_from_array_keeps_string_and_bytes_data_types_across_formats() -> None:
+    strings = zarrlayered.create_array({}, shape=(3,), dtype=str, zarr_format=2)
+    strings[:] = ["a", "bb", "c"]
+    raw = zarrlayered.create_array({}, shape=(2,), dtype=bytes, zarr_format=2)
+    raw[:] = [b"x", b"yy"]
+    for source, expected in ((strings, ["a", "bb", "c"]), (raw, [b"x", b"yy"])):
+        for fmt in (2, 3):
+            copied = zarrlayered.from_array({}, data=source, zarr_format=fmt)
+            assert copied.zarr_format == fmt
+            assert copied[:].tolist() == expected
+            assert copied.metadata.data_type == source.metadata.data_type

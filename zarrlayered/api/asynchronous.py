@@ -571,7 +571,7 @@ async def from_array(
         if zarr_format == 3 and kwargs.get("dimension_names") is None:
             kwargs["dimension_names"] = getattr(source.metadata, "dimension_names", None)
         values = await source.get_selection(Ellipsis, "basic") if write_data else None
-        dtype = kwargs.pop("dtype", source.dtype)
+        dtype = kwargs.pop("dtype", source.metadata.data_type)  # the Zarr data type: object arrays keep theirs
         shape = source.shape
     else:
         values = np.asarray(data)
@@ -579,11 +579,9 @@ async def from_array(
         shape = values.shape
         if chunks == "keep":
             chunks = "auto"
-        for key in ("shards", "filters", "compressors", "serializer"):
-            if kwargs.get(key) == "keep":
-                kwargs.pop(key)
-    if kwargs.get("shards") == "keep":
-        kwargs.pop("shards")
+    for key in ("shards", "filters", "compressors", "serializer"):  # what "keep" could not keep: the defaults
+        if kwargs.get(key) == "keep":
+            kwargs.pop(key)
     return await create_array(
         store, name=name, shape=shape, dtype=dtype, chunks=chunks, fill_value=fill_value, zarr_format=zarr_format,
         overwrite=overwrite, data=values if write_data else None, **kwargs,
