@@ -316,3 +316,28 @@ def test_vlen_sequences_round_trip(tmp_path: Path, fmt: int) -> None:
         assert [a.tolist() for a in got.reshape(-1)] == [[1, 2, 3], [], [0, 1], []]
         lens = f.attrs["lens"]
         assert [a.tolist() for a in lens] == [[0, 1, 2], [0]]
+
+
+@pytest.mark.parametrize("fmt", [2, 3])
+def test_compounds_with_variable_length_fields_round_trip(tmp_path: Path, fmt: int) -> None:
+    dt = np.dtype([("name", shim.string_dtype()), ("hits", shim.vlen_dtype(np.int32)), ("x", "<f8", (2,))])
+    data = np.empty(3, dtype=dt)
+    data[0] = (b"a", np.array([1, 2], dtype=np.int32), (0.5, 1.5))
+    data[1] = ("bé".encode(), np.array([], dtype=np.int32), (2.0, 3.0))
+    data[2] = (b"", np.array([7], dtype=np.int32), (0.0, -1.0))
+    with shim.File(tmp_path / "c.zarr", "w", zarr_format=fmt) as f:
+        f["c"] = data
+        f.create_dataset("blank", (2,), dtype=dt)
+        f.attrs["one"] = data[1]
+    with shim.File(tmp_path / "c.zarr", "r") as f:
+        got = f["c"][...]
+        assert f["c"].dtype == dt and shim.check_vlen_dtype(f["c"].dtype["hits"]) == np.dtype(np.int32)
+        assert got["name"].tolist() == [b"a", "bé".encode(), b""]
+        assert [h.tolist() for h in got["hits"]] == [[1, 2], [], [7]]
+        assert got["x"].tolist() == [[0.5, 1.5], [2.0, 3.0], [0.0, -1.0]]
+        blank = f["blank"][0]
+        assert blank["name"] == b"" and blank["hits"].size == 0 and blank["x"].tolist() == [0.0, 0.0]
+        one = f.attrs["one"]
+        assert one["name"] == "bé".encode() and one["hits"].size == 0
+    stored = zarr.open_array(str(tmp_path / "c.zarr" / "c"), mode="r")
+    assert all(isinstance(v, bytes) for v in stored[...].tolist())  # other readers see one bytes per element

@@ -31,6 +31,14 @@ from zarrlayered.compat.h5py.convert import (
     dtype_to_json as _dtype_to_json,
 )
 from zarrlayered.compat.h5py.dtypes import Empty, check_string_dtype, check_vlen_dtype, string_dtype, vlen_dtype
+from zarrlayered.compat.h5py.objects import (
+    check_objects_dtype,
+    encode_element,
+    holds_objects,
+    objects_dtype_from_json,
+    objects_dtype_to_json,
+    objects_from_engine,
+)
 from zarrlayered.compat.h5py.record import RESERVED_KEY, join_attributes, user_attributes
 
 if TYPE_CHECKING:
@@ -109,6 +117,12 @@ def encode_attribute(data: Any, shape: Any = None, dtype: Any = None) -> tuple[A
         if arr.size == 0:
             info["shape"] = list(arr.shape)
         return arr.tolist(), (info or None)
+    if holds_objects(arr.dtype):  # compounds with variable-length fields: MessagePack of each element, base64
+        check_objects_dtype(arr.dtype)
+        items = [encode_element(arr[index], arr.dtype) for index in np.ndindex(arr.shape)]
+        return [base64.b64encode(b).decode("ascii") for b in items], {
+            "objects": objects_dtype_to_json(arr.dtype), "shape": list(arr.shape),
+        }
     if arr.dtype.hasobject:
         raise TypeError(f"attributes of dtype {arr.dtype!r} (with object fields) cannot be stored in Zarr attributes")
     raw = np.ascontiguousarray(arr).tobytes()
@@ -147,6 +161,12 @@ def decode_attribute(value: Any, info: dict[str, Any] | None) -> Any:
         return _natural(value)
     if info.get("empty"):
         return Empty(explicit_byteorder(_dtype_from_json(info.get("dtype", "<f8"))))
+    if info.get("objects") is not None:
+        packed = np.empty(len(value), dtype=object)
+        packed[:] = [base64.b64decode(item) for item in value]
+        shape = tuple(info.get("shape", []))
+        arr = objects_from_engine(packed.reshape(shape), objects_dtype_from_json(info["objects"]))
+        return arr[()] if arr.ndim == 0 else arr
     if info.get("vlen") is not None:
         sequence = _dtype_from_json(info["vlen"])
         packed = np.empty(len(value), dtype=object)

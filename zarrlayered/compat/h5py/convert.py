@@ -16,6 +16,14 @@ from typing import Any
 import numpy as np
 
 from zarrlayered.compat.h5py.dtypes import check_string_dtype, check_vlen_dtype, string_dtype, vlen_dtype
+from zarrlayered.compat.h5py.objects import (
+    check_objects_dtype,
+    holds_objects,
+    objects_dtype_from_json,
+    objects_dtype_to_json,
+    objects_from_engine,
+    objects_to_engine,
+)
 from zarrlayered.core.dtypes import parse_dtype
 
 __all__ = [
@@ -86,6 +94,9 @@ def check_storable(dtype: np.dtype[Any]) -> None:
     meta: Mapping[str, Any] = dtype.metadata or {}
     if dtype.kind == "U" or (dtype.kind in "mM" and not meta.get("h5py_opaque")):
         raise TypeError(f"No conversion path for dtype: {dtype!r}")
+    if holds_objects(dtype):
+        check_objects_dtype(dtype)
+        return
     if dtype.kind == "O":
         vlen = check_vlen_dtype(dtype)
         if vlen is None:
@@ -130,6 +141,9 @@ def plan_storage(dtype: np.dtype[Any], zarr_format: int = 3) -> StoragePlan:
         return StoragePlan(str, extra, record)
     if vlen is bytes:
         return StoragePlan(bytes, extra, record)
+    if holds_objects(dtype):  # each element: MessagePack of its values, the dtype in the record
+        record["objects"] = objects_dtype_to_json(dtype)
+        return StoragePlan(bytes, extra, record)
     sequence = sequence_base(dtype)
     if sequence is not None:  # each element: the raw bytes of its sequence, the element dtype in the record
         record["vlen"] = dtype_to_json(sequence)
@@ -161,7 +175,9 @@ def explicit_byteorder(dtype: np.dtype[Any]) -> np.dtype[Any]:
 
 def h5py_dtype(engine_dtype: np.dtype[Any], object_codec: str | None, record: dict[str, Any]) -> np.dtype[Any]:
     """The dtype h5py would report for a Zarr array of ``engine_dtype`` with this record."""
-    if record.get("vlen") is not None:
+    if record.get("objects") is not None:
+        dtype = objects_dtype_from_json(record["objects"])
+    elif record.get("vlen") is not None:
         dtype = vlen_dtype(dtype_from_json(record["vlen"]))
     elif engine_dtype.kind in "TU" or object_codec == "vlen-utf8":  # (fixed-length UTF-32 from other Zarr writers)
         dtype = string_dtype("utf-8")
@@ -276,6 +292,8 @@ def to_engine(value: Any, dtype: np.dtype[Any], raw: bool = False) -> Any:
         return _object_items(value, _to_str)
     if vlen is bytes:
         return _object_items(value, _to_bytes)
+    if holds_objects(base):
+        return objects_to_engine(value, base)
     sequence = sequence_base(base)
     if sequence is not None:
         return sequences_to_bytes(value, sequence)
@@ -359,6 +377,8 @@ def from_engine(result: Any, dtype: np.dtype[Any]) -> Any:
             out[...] = result
             return out
         return result
+    if holds_objects(base):
+        return objects_from_engine(result, base)
     sequence = sequence_base(base)
     if sequence is not None:
         return sequences_from_bytes(result, base, sequence)

@@ -17,6 +17,7 @@ from zarrlayered.compat.h5py.base import FileState, Node
 from zarrlayered.compat.h5py.convert import array_for_new_object, check_storable, plan_storage, to_engine
 from zarrlayered.compat.h5py.dtypes import Empty, check_vlen_dtype
 from zarrlayered.compat.h5py.filters import guess_chunk, plan_filters
+from zarrlayered.compat.h5py.objects import encode_element
 from zarrlayered.compat.h5py.record import join_attributes
 from zarrlayered.core.sync import sync
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError
@@ -202,7 +203,10 @@ def make_dataset(state: FileState, path: str, shape: Any = None, dtype: Any = No
         kwargs["serializer"] = {"name": "bytes", "configuration": {"endian": "big"}}
     if shards is not None:
         kwargs["shards"] = shards
-    fill = _fill_value(fillvalue, h5dtype)
+    if "objects" in plan.record:  # None: empty bytes, read as the zero element
+        fill = None if fillvalue is None else encode_element(fillvalue, base)
+    else:
+        fill = _fill_value(fillvalue, h5dtype)
     if "view" in plan.record and fill is not None:
         fill = np.asarray(fill, dtype=base).tobytes()
     if fill is not None:  # None: the data type's default (zero, empty string)
