@@ -1,8 +1,8 @@
 """Run h5py's own test suite (shipped in the h5py wheel as ``h5py.tests``) against the h5py_compat shim.
 
-``h5py.File``, ``Group``, ``Dataset``, ``AttributeManager`` and ``Empty`` are replaced by the shim's classes
-before the test modules are imported, so every ``File(self.mktemp(), "w")`` in the suite makes a Zarr
-hierarchy. Usage::
+``h5py.File``, ``Group``, ``Dataset``, ``AttributeManager``, ``Empty`` and h5py's warning classes are replaced
+by the shim's classes before the test modules are imported, so every ``File(self.mktemp(), "w")`` in the
+suite makes a Zarr hierarchy. Usage::
 
     python tests/compat/h5py_suite.py RESULT.json [pytest args...]
 
@@ -35,11 +35,15 @@ MODULES = (
 def patch_h5py() -> None:
     """Put the shim's classes where the h5py test modules will import them from."""
     import h5py
+    import h5py.h5py_warnings
 
+    import zarrlayered.compat.h5py as shim_package
     import zarrlayered.h5py_compat as shim
 
     for name in ("File", "Group", "Dataset", "AttributeManager", "Empty"):
         setattr(h5py, name, getattr(shim, name))
+    for name in ("H5pyWarning", "H5pyDeprecationWarning"):
+        setattr(h5py.h5py_warnings, name, getattr(shim_package, name))
 
 
 class _Recorder:

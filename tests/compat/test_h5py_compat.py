@@ -15,6 +15,7 @@ import zarr
 
 import zarrlayered
 import zarrlayered.h5py_compat as shim
+from zarrlayered.compat.h5py import H5pyDeprecationWarning, H5pyWarning
 from zarrlayered.compat.h5py.filters import guess_chunk
 from zarrlayered.stores.memory import MemoryStore
 
@@ -341,3 +342,14 @@ def test_compounds_with_variable_length_fields_round_trip(tmp_path: Path, fmt: i
         assert one["name"] == "bé".encode() and one["hits"].size == 0
     stored = zarr.open_array(str(tmp_path / "c.zarr" / "c"), mode="r")
     assert all(isinstance(v, bytes) for v in stored[...].tolist())  # other readers see one bytes per element
+
+
+def test_a_dataset_from_a_shape_alone_warns_as_h5py(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "w.zarr", "w") as f:
+        with pytest.warns(H5pyDeprecationWarning, match="without passing data or dtype"):
+            ds = f.create_dataset("x", (5,))
+        assert ds.dtype == np.dtype("f4")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            f.create_dataset("y", (5,), dtype="i2")
+    assert issubclass(H5pyDeprecationWarning, H5pyWarning)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from zarrlayered.compat.h5py.attrs import AttributeManager
 from zarrlayered.compat.h5py.base import HardLink, ItemsViewHDF5, KeysViewHDF5, ValuesViewHDF5
+from zarrlayered.compat.h5py.create import H5pyDeprecationWarning, H5pyWarning
 from zarrlayered.compat.h5py.dataset import Dataset
 from zarrlayered.compat.h5py.dtypes import (
     Empty,
@@ -39,6 +40,8 @@ __all__ = [
     "FieldsWrapper",
     "File",
     "Group",
+    "H5pyDeprecationWarning",
+    "H5pyWarning",
     "HardLink",
     "ItemsViewHDF5",
     "KeysViewHDF5",

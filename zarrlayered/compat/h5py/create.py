@@ -8,6 +8,7 @@ in the store (automatic chunks) but reports ``chunks=None`` and cannot be resize
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,15 @@ from zarrlayered.compat.h5py.record import join_attributes
 from zarrlayered.core.sync import sync
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError
 
-__all__ = ["make_dataset"]
+__all__ = ["H5pyDeprecationWarning", "H5pyWarning", "make_dataset"]
+
+
+class H5pyWarning(UserWarning):
+    """The base class of the warnings this front end gives (``h5py.h5py_warnings.H5pyWarning``)."""
+
+
+class H5pyDeprecationWarning(H5pyWarning):
+    """A call h5py has deprecated (``h5py.h5py_warnings.H5pyDeprecationWarning``)."""
 
 #: Keywords h5py takes that have no meaning for Zarr; accepted and ignored.
 _IGNORED = frozenset({
@@ -99,6 +108,12 @@ def _new_data(shape: Any, dtype: Any, data: Any) -> tuple[tuple[int, ...] | None
         if dtype is None:
             raise TypeError("One of data, shape or dtype must be specified")
         return None, np.dtype(dtype), None, True
+    if data is None and dtype is None:
+        warnings.warn(
+            "Creating a dataset without passing data or dtype is deprecated. Pass an explicit dtype. "
+            "Using dtype='f4' will keep the current default behaviour.",
+            category=H5pyDeprecationWarning, stacklevel=4,
+        )
     arr = None
     if data is not None:
         if hasattr(data, "zarr_node") and hasattr(data, "shape"):
