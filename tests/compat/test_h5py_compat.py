@@ -353,3 +353,16 @@ def test_a_dataset_from_a_shape_alone_warns_as_h5py(tmp_path: Path) -> None:
             warnings.simplefilter("error")
             f.create_dataset("y", (5,), dtype="i2")
     assert issubclass(H5pyDeprecationWarning, H5pyWarning)
+
+
+def test_userblock_size_is_remembered_and_must_match(tmp_path: Path) -> None:
+    path = tmp_path / "u.zarr"
+    shim.File(path, "w", userblock_size=1024).close()
+    with pytest.raises(ValueError, match="User block size must match"):
+        shim.File(path, "a", userblock_size=512)
+    with shim.File(path, "a", userblock_size=1024) as f:
+        assert f.userblock_size == 1024
+    with shim.File(path, "r") as f:
+        assert f.userblock_size == 1024
+    with shim.File(tmp_path / "plain.zarr", "w") as f:
+        assert f.userblock_size == 0

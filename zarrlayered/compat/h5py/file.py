@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from zarrlayered.compat.h5py.base import FileState
 from zarrlayered.compat.h5py.group import Group
-from zarrlayered.compat.h5py.record import join_attributes
+from zarrlayered.compat.h5py.record import join_attributes, record_of
 from zarrlayered.core.group import AsyncGroup, open_node
 from zarrlayered.core.sync import sync
 from zarrlayered.errors import ContainsArrayError, NodeNotFoundError
@@ -196,10 +196,9 @@ class File(Group):
                 raise ValueError("User block may only be specified when creating a file")
         if fs_strategy not in (None, "fsm", "page", "aggregate", "none"):
             raise ValueError(f"Invalid file space strategy type: {fs_strategy!r}")
-        self._userblock_size = userblock_size or 0
         self._libver = libver
         opened = self._store(name, mode, driver, backing_store, storage_options)
-        state = self._open(opened, mode, track_order, zarr_format)
+        state = self._open(opened, mode, track_order, zarr_format, userblock_size)
         weakref.finalize(state, state.closer)
         super().__init__(state, state.root)
 
@@ -207,7 +206,6 @@ class File(Group):
     def _bind(cls, state: FileState) -> File:
         """Another File object on an open file's state (what ``obj.file`` returns)."""
         obj = cls.__new__(cls)
-        obj._userblock_size = 0
         obj._libver = None
         Group.__init__(obj, state, state.root)
         return obj
@@ -268,7 +266,7 @@ class File(Group):
         return _Opened(store, text, _Closer(store), exists, driver or "sec2")
 
     def _open(self, opened: _Opened, mode: str, track_order: bool | None,
-              zarr_format: Literal[2, 3] | None) -> FileState:
+              zarr_format: Literal[2, 3] | None, userblock_size: int | None = None) -> FileState:
         store, filename = opened.store, opened.filename
         try:
             root = _open_root(store, mode) if opened.existed and mode not in ("x", "w-", "w") else None
@@ -286,8 +284,15 @@ class File(Group):
                 raise OSError(
                     f"refusing to truncate {filename!r}: it holds data but no Zarr hierarchy (remove it first)"
                 )
+            if root is not None and mode != "w" and userblock_size is not None:
+                existing = record_of(root.metadata.attributes).get("userblock_size", 0)
+                if existing != userblock_size:
+                    raise ValueError(f"User block size must match that of the existing file ({existing})")
             if root is None or mode == "w":
-                attributes = join_attributes({}, {"track_order": True} if track_order else {})
+                record: dict[str, Any] = {"track_order": True} if track_order else {}
+                if userblock_size:
+                    record["userblock_size"] = userblock_size  # only remembered: Zarr has no user block
+                attributes = join_attributes({}, record)
                 root = sync(AsyncGroup.create(store, "", zarr_format=zarr_format or 3, overwrite=mode == "w",
                                               attributes=attributes))
         except BaseException:
@@ -318,8 +323,8 @@ class File(Group):
 
     @property
     def userblock_size(self) -> int:
-        """The ``userblock_size`` given (0 when none)."""
-        return int(self._userblock_size)
+        """The ``userblock_size`` the file was created with (0 when none; only remembered, no bytes reserved)."""
+        return int(self._state.root.record.get("userblock_size", 0))
 
     @property
     def swmr_mode(self) -> bool:
