@@ -366,3 +366,18 @@ def test_userblock_size_is_remembered_and_must_match(tmp_path: Path) -> None:
         assert f.userblock_size == 1024
     with shim.File(tmp_path / "plain.zarr", "w") as f:
         assert f.userblock_size == 0
+
+
+def test_anonymous_datasets_live_in_memory_while_the_file_is_open(tmp_path: Path) -> None:
+    f = shim.File(tmp_path / "a.zarr", "w")
+    ds = f.create_dataset(None, data=np.arange(4, dtype="<i4"))
+    assert ds.name is None and repr(ds) == '<HDF5 dataset (anonymous): shape (4,), type "<i4">'
+    ds[1] = 9
+    assert ds[...].tolist() == [0, 9, 2, 3] and ds.file == f
+    assert list(f) == []  # never linked into the file
+    f.close()
+    assert not ds.id.valid
+    with shim.File(tmp_path / "a.zarr", "r") as f:
+        assert list(f) == []
+        with pytest.raises(ValueError, match="no write intent"):
+            f.create_dataset(None, data=[1])

@@ -22,6 +22,7 @@ from zarrlayered.core.nodes import write_documents_sync
 from zarrlayered.core.sync import sync
 from zarrlayered.errors import NodeNotFoundError, ReadOnlyError
 from zarrlayered.stores.abc import Store
+from zarrlayered.stores.memory import MemoryStore
 
 if TYPE_CHECKING:
     from zarrlayered.compat.h5py.attrs import AttributeManager
@@ -138,6 +139,9 @@ class FileState:
         self.open = True
         self.lock = threading.RLock()
         self.nodes: dict[str, Node] = {"": Node("", root)}
+        #: The file an anonymous dataset's private state belongs to (None for a file's own state).
+        self.owner: FileState | None = None
+        self._anonymous: list[FileState] = []
 
     @property
     def root(self) -> Node:
@@ -163,6 +167,19 @@ class FileState:
                 return
             self.open = False
             self.closer()
+            for child in self._anonymous:
+                child.close()
+
+    def new_anonymous(self) -> FileState:
+        """A private in-memory hierarchy for one anonymous dataset: it lives while this file is open and is
+        never written to the file (as in HDF5, where an unlinked dataset is not reachable once closed)."""
+        store = MemoryStore()
+        root = sync(AsyncGroup.create(store, "", zarr_format=self.zarr_format))  # type: ignore[arg-type]
+        child = FileState(store, root, "r+", self.filename, self.driver, lambda: None)
+        child.owner = self
+        with self.lock:
+            self._anonymous.append(child)
+        return child
 
     def check_open(self) -> None:
         """ValueError when the file is closed (h5py's error for a closed identifier)."""
@@ -253,8 +270,10 @@ class HLObject:
         self._node = node
 
     @property
-    def name(self) -> str:
-        """The absolute path ("/" for the root group)."""
+    def name(self) -> str | None:
+        """The absolute path ("/" for the root group; None for an anonymous dataset)."""
+        if self._state.owner is not None:
+            return None
         return "/" + self._node.path
 
     @property
@@ -262,7 +281,7 @@ class HLObject:
         """The file this object belongs to."""
         from zarrlayered.compat.h5py.file import File
 
-        return File._bind(self._state)
+        return File._bind(self._state.owner or self._state)
 
     @property
     def parent(self) -> Group:

@@ -217,9 +217,9 @@ class Dataset(HLObject):
     def __repr__(self) -> str:
         if not self._state.open:
             return "<Closed HDF5 dataset>"
-        name = posixpath.basename(posixpath.normpath(self.name)) or "/"
-        shape = self.shape
-        return f'<HDF5 dataset "{name}": shape {shape}, type "{self.dtype.str}">'
+        path = self.name
+        label = "(anonymous)" if path is None else f'"{posixpath.basename(posixpath.normpath(path)) or "/"}"'
+        return f'<HDF5 dataset {label}: shape {self.shape}, type "{self.dtype.str}">'
 
     def len(self) -> int:
         """The length of the first axis (works beyond ``sys.maxsize``)."""

@@ -249,10 +249,11 @@ class Group(HLObject, MutableMapping[str, Any]):
             ``compression`` ("gzip", "lzf", 0-9, a numcodecs codec or codec dict), ``compression_opts``,
             ``shuffle``, ``fletcher32``, ``scaleoffset``, ``track_order``; Zarr's ``shards`` too.
         """
-        if name is None:
-            raise TypeError("anonymous datasets (name=None) are not supported: Zarr nodes always have a path")
-        path = self._path(name)
         self._check_writable(ValueError("Unable to synchronously create dataset (no write intent on file)"))
+        if name is None:  # anonymous: kept in memory while the file is open, never linked into it
+            state = self._state.new_anonymous()
+            return Dataset(state, make_dataset(state, "anonymous", shape, dtype, data, **kwds))
+        path = self._path(name)
         node = make_dataset(self._state, path, shape, dtype, data, **kwds)
         self._note_order(path, True)
         return Dataset(self._state, node)
@@ -325,7 +326,7 @@ class Group(HLObject, MutableMapping[str, Any]):
         src_obj = source if isinstance(source, HLObject) else self[source]
         if isinstance(dest, Group):
             target_group = dest
-            target = decode_name(name) if name is not None else posixpath.basename(src_obj.name.rstrip("/"))
+            target = decode_name(name) if name is not None else posixpath.basename((src_obj.name or "").rstrip("/"))
         elif isinstance(dest, HLObject):
             raise TypeError("Destination must be path or Group object")
         else:
