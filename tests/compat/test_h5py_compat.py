@@ -381,3 +381,18 @@ def test_anonymous_datasets_live_in_memory_while_the_file_is_open(tmp_path: Path
         assert list(f) == []
         with pytest.raises(ValueError, match="no write intent"):
             f.create_dataset(None, data=[1])
+
+
+@pytest.mark.parametrize(("libver", "bounds"), [
+    (None, ("earliest", "v200")), ("latest", ("v200", "v200")), ("v110", ("v110", "v200")),
+    (("earliest", "v108"), ("earliest", "v108")),
+])
+def test_libver_is_reported_as_h5py_does(tmp_path: Path, libver: object, bounds: tuple[str, str]) -> None:
+    with shim.File(tmp_path / "l.zarr", "w", libver=libver) as f:
+        assert f.libver == bounds and f["/"].file.libver == bounds
+
+
+def test_an_unknown_libver_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(KeyError, match="v999"):
+        shim.File(tmp_path / "l.zarr", "w", libver="v999")
+    assert not (tmp_path / "l.zarr").exists()

@@ -141,6 +141,8 @@ class FileState:
         self.nodes: dict[str, Node] = {"": Node("", root)}
         #: The file an anonymous dataset's private state belongs to (None for a file's own state).
         self.owner: FileState | None = None
+        #: The ``libver`` bounds the file was opened with, as h5py reports them (nominal on Zarr).
+        self.libver: tuple[str, str] = ("earliest", "v200")
         self._anonymous: list[FileState] = []
 
     @property

@@ -95,6 +95,31 @@ def _zip_for_fileobj(fileobj: Any, mode: str) -> tuple[str, bool]:
     return path, bool(size)
 
 
+#: HDF5 file format bounds h5py names; "latest" is the newest of them.
+_LIBVER_LABELS = ("earliest", "v108", "v110", "v112", "v114", "v200")
+
+
+def _libver_label(value: Any) -> str:
+    if value == "latest":
+        return _LIBVER_LABELS[-1]
+    if not isinstance(value, str) or value not in _LIBVER_LABELS:
+        raise KeyError(f"libver must be one of {(*_LIBVER_LABELS, 'latest')}, got {value!r}")
+    return value
+
+
+def parse_libver(libver: Any) -> tuple[str, str]:
+    """h5py's ``(low, high)`` bounds for ``libver`` (None, one label or two); KeyError for an unknown label."""
+    if libver is None:
+        return _LIBVER_LABELS[0], _LIBVER_LABELS[-1]
+    if isinstance(libver, str):
+        return _libver_label(libver), _LIBVER_LABELS[-1]
+    try:
+        low, high = libver
+    except (TypeError, ValueError):
+        raise KeyError(f"libver must be a label or a (low, high) pair of labels, got {libver!r}") from None
+    return _libver_label(low), _libver_label(high)
+
+
 def _not_found(name: str) -> FileNotFoundError:
     return FileNotFoundError(
         errno.ENOENT,
@@ -196,9 +221,10 @@ class File(Group):
                 raise ValueError("User block may only be specified when creating a file")
         if fs_strategy not in (None, "fsm", "page", "aggregate", "none"):
             raise ValueError(f"Invalid file space strategy type: {fs_strategy!r}")
-        self._libver = libver
+        bounds = parse_libver(libver)
         opened = self._store(name, mode, driver, backing_store, storage_options)
         state = self._open(opened, mode, track_order, zarr_format, userblock_size)
+        state.libver = bounds
         weakref.finalize(state, state.closer)
         super().__init__(state, state.root)
 
@@ -206,7 +232,6 @@ class File(Group):
     def _bind(cls, state: FileState) -> File:
         """Another File object on an open file's state (what ``obj.file`` returns)."""
         obj = cls.__new__(cls)
-        obj._libver = None
         Group.__init__(obj, state, state.root)
         return obj
 
@@ -317,9 +342,9 @@ class File(Group):
         return self._state.driver
 
     @property
-    def libver(self) -> Any:
-        """The ``libver`` given (HDF5 format bounds mean nothing for Zarr)."""
-        return self._libver
+    def libver(self) -> tuple[str, str]:
+        """The ``libver`` bounds given, as h5py reports them (HDF5 format bounds mean nothing for Zarr)."""
+        return self._state.libver
 
     @property
     def userblock_size(self) -> int:
