@@ -396,3 +396,11 @@ def test_an_unknown_libver_is_refused(tmp_path: Path) -> None:
     with pytest.raises(KeyError, match="v999"):
         shim.File(tmp_path / "l.zarr", "w", libver="v999")
     assert not (tmp_path / "l.zarr").exists()
+
+
+def test_page_buffering_needs_the_page_strategy_as_in_h5py(tmp_path: Path) -> None:
+    with shim.File(tmp_path / "p.zarr", "w", fs_strategy="page", page_buf_size=16 * 1024) as f:
+        assert f.mode == "r+"
+    with pytest.raises(OSError, match="fs_strategy='page'"):
+        shim.File(tmp_path / "q.zarr", "w", fs_strategy="fsm", page_buf_size=16 * 1024)
+    assert not (tmp_path / "q.zarr").exists()

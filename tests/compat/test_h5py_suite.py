@@ -24,7 +24,7 @@ FLOORS = {
     "test_attrs.py": 22,
     "test_attrs_data.py": 14,
     "test_attribute_create.py": 8,
-    "test_file.py": 50,
+    "test_file.py": 51,
     "test_file2.py": 7,
     "test_slicing.py": 34,
 }

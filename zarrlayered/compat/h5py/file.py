@@ -221,6 +221,11 @@ class File(Group):
                 raise ValueError("User block may only be specified when creating a file")
         if fs_strategy not in (None, "fsm", "page", "aggregate", "none"):
             raise ValueError(f"Invalid file space strategy type: {fs_strategy!r}")
+        if page_buf_size and mode in ("w", "w-", "x") and fs_strategy != "page":
+            raise OSError(
+                "Unable to synchronously create file (page buffering (page_buf_size) needs fs_strategy='page', "
+                f"got {fs_strategy!r})"
+            )
         bounds = parse_libver(libver)
         opened = self._store(name, mode, driver, backing_store, storage_options)
         state = self._open(opened, mode, track_order, zarr_format, userblock_size)
