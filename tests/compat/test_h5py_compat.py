@@ -312,6 +312,7 @@ def test_vlen_sequences_round_trip(tmp_path: Path, fmt: int) -> None:
     with shim.File(tmp_path / "v.zarr", "r") as f:
         ds = f["seq"]
         assert shim.check_vlen_dtype(ds.dtype) == np.dtype("<i2")
+        assert ds.fillvalue.dtype == np.dtype("<i2") and ds.fillvalue.size == 0
         got = ds[...]
         assert got.shape == (2, 2) and got[0, 0].dtype == np.dtype("<i2")
         assert [a.tolist() for a in got.reshape(-1)] == [[1, 2, 3], [], [0, 1], []]
@@ -338,6 +339,8 @@ def test_compounds_with_variable_length_fields_round_trip(tmp_path: Path, fmt: i
         assert got["x"].tolist() == [[0.5, 1.5], [2.0, 3.0], [0.0, -1.0]]
         blank = f["blank"][0]
         assert blank["name"] == b"" and blank["hits"].size == 0 and blank["x"].tolist() == [0.0, 0.0]
+        fill = f["blank"].fillvalue
+        assert fill["name"] == b"" and fill["hits"].dtype == np.int32 and fill["hits"].size == 0
         one = f.attrs["one"]
         assert one["name"] == "bé".encode() and one["hits"].size == 0
     stored = zarr.open_array(str(tmp_path / "c.zarr" / "c"), mode="r")

@@ -19,9 +19,10 @@ from numpy.lib.recfunctions import repack_fields
 
 from zarrlayered.array import Array
 from zarrlayered.compat.h5py.base import HLObject
-from zarrlayered.compat.h5py.convert import from_engine, h5py_dtype, to_engine
+from zarrlayered.compat.h5py.convert import from_engine, h5py_dtype, sequence_base, to_engine
 from zarrlayered.compat.h5py.dtypes import Empty, check_string_dtype, check_vlen_dtype
 from zarrlayered.compat.h5py.filters import describe_filters
+from zarrlayered.compat.h5py.objects import decode_element, holds_objects
 from zarrlayered.compat.h5py.selection import select
 from zarrlayered.compat.h5py.wrappers import AsStrWrapper, AstypeWrapper, FieldsWrapper
 from zarrlayered.core.array import AsyncArray
@@ -199,6 +200,11 @@ class Dataset(HLObject):
         info = self._info()
         fill = self._engine().fill_value
         base = info.dtype.subdtype[0] if info.dtype.subdtype is not None else info.dtype
+        if holds_objects(base):  # stored as MessagePack bytes (see objects.py)
+            return decode_element(bytes(fill or b""), base)
+        sequence = sequence_base(base)
+        if sequence is not None:  # stored as the raw bytes of the sequence
+            return np.frombuffer(bytes(fill or b""), dtype=sequence).copy()
         vlen = check_vlen_dtype(base)
         if vlen is not None:
             if fill is None:
