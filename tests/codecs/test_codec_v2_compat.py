@@ -10,41 +10,12 @@ import numcodecs
 import numpy as np
 import pytest
 import zarr
+from codec_helpers import same_chunk, sample_data
 from zarr.dtype import VariableLengthBytes
 
 from zarrlayered.codecs.abc import ChunkSpec
 from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.codecs.numcodecs_adapter import V2Codec, parse_v2_codec
-
-
-def _data(dtype: str, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
-    rng = np.random.default_rng(7)
-    n = int(np.prod(shape))
-    if dtype == "str":
-        words = ["", "a", "bé", "日本語", "longer string " * 3]
-        return np.array([words[int(i)] for i in rng.integers(0, len(words), n)], dtype=object).reshape(shape)
-    if dtype == "bytes":
-        items = [b"", b"\x00", b"xyz", bytes(range(30))]
-        return np.array([items[int(i)] for i in rng.integers(0, len(items), n)], dtype=object).reshape(shape)
-    dt = np.dtype(dtype)
-    if dt.kind == "b":
-        return rng.integers(0, 2, n).astype(bool).reshape(shape)
-    if dt.kind == "c":
-        return (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(dt).reshape(shape)
-    if dt.kind == "f":
-        return np.round(rng.standard_normal(n) * 100, 1).astype(dt).reshape(shape)
-    return (np.cumsum(rng.integers(0, 5, n)) % 30_000).astype(dt).reshape(shape)
-
-
-def same_chunk(ours: bytes, theirs: bytes) -> bool:
-    """Equal bytes; for gzip streams the 4-byte MTIME header field (numcodecs writes the current time) is ignored."""
-    if ours == theirs:
-        return True
-    gzip_header = b"\x1f\x8b\x08"
-    if ours[:3] == theirs[:3] == gzip_header and len(ours) == len(theirs):
-        return ours[:4] + ours[8:] == theirs[:4] + theirs[8:]
-    return False
-
 
 # id: (dtype, shape, chunks, order, compressor, filters, fill)
 CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], str, Any, Any, Any]] = {
@@ -107,7 +78,7 @@ def _write(case: str) -> tuple[dict[str, Any], np.ndarray[Any, Any], dict[str, A
             filters=filters,
             fill_value=fill,
         )
-        data = _data(dtype, shape)
+        data = sample_data(dtype, shape)
         array[...] = data
     return store, data, json.loads(store[".zarray"].to_bytes())
 

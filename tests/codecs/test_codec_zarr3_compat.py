@@ -11,6 +11,7 @@ import pytest
 import zarr
 import zarr.codecs as zc
 import zarr.codecs.numcodecs as znc
+from codec_helpers import same_chunk, sample_data
 
 from zarrlayered.codecs.abc import BaseCodec, ChunkSpec
 from zarrlayered.codecs.blosc import BloscCodec
@@ -22,37 +23,6 @@ from zarrlayered.codecs.registry import parse_codec_v3, parse_codecs_v3
 from zarrlayered.codecs.transpose import TransposeCodec
 from zarrlayered.codecs.vlen import VLenBytesCodec, VLenUTF8Codec
 from zarrlayered.codecs.zstd import ZstdCodec
-
-
-def _data(dtype: str, shape: tuple[int, ...]) -> np.ndarray[Any, Any]:
-    rng = np.random.default_rng(42)
-    n = int(np.prod(shape))
-    if dtype == "str":
-        words = ["", "a", "bé", "日本語", "longer string " * 5, "z"]
-        return np.array([words[int(i)] for i in rng.integers(0, len(words), n)], dtype=object).reshape(shape)
-    if dtype == "bytes":
-        items = [b"", b"\x00\x01", b"abc", bytes(range(40))]
-        return np.array([items[int(i)] for i in rng.integers(0, len(items), n)], dtype=object).reshape(shape)
-    dt = np.dtype(dtype)
-    if dt.kind == "b":
-        return rng.integers(0, 2, n).astype(bool).reshape(shape)
-    if dt.kind == "c":
-        return (rng.standard_normal(n) + 1j * rng.standard_normal(n)).astype(dt).reshape(shape)
-    if dt.kind == "f":
-        return np.round(rng.standard_normal(n) * 100, 1).astype(dt).reshape(shape)
-    # smooth integers so that compression has something to find
-    return (np.cumsum(rng.integers(0, 5, n)) % 10_000).astype(dt).reshape(shape)
-
-
-def same_chunk(ours: bytes, theirs: bytes) -> bool:
-    """Equal bytes; for gzip streams the 4-byte MTIME header field (numcodecs writes the current time) is ignored."""
-    if ours == theirs:
-        return True
-    gzip_header = b"\x1f\x8b\x08"
-    if ours[:3] == theirs[:3] == gzip_header and len(ours) == len(theirs):
-        return ours[:4] + ours[8:] == theirs[:4] + theirs[8:]
-    return False
-
 
 # id: (dtype, shape, chunks, zarr kwargs, our codecs before evolving, fill value)
 CASES: dict[str, tuple[str, tuple[int, ...], tuple[int, ...], dict[str, Any], list[BaseCodec], Any]] = {
@@ -147,7 +117,7 @@ def _write_zarr(dtype: str, shape: tuple[int, ...], chunks: tuple[int, ...], kwa
         array = zarr.create_array(
             store=store, shape=shape, chunks=chunks, dtype=_zarr_dtype(dtype), fill_value=fill, **kwargs
         )
-        data = _data(dtype, shape)
+        data = sample_data(dtype, shape)
         array[...] = data
     return store, data, array
 
@@ -232,7 +202,7 @@ def test_zarr_python_reads_what_we_encode() -> None:
     dtype, shape, chunks, kwargs, ours, fill = CASES["transpose-big-endian"]
     store, _, _ = _write_zarr(dtype, shape, chunks, kwargs, fill)
     chain = CodecChain.from_codecs(ours).evolve(ChunkSpec(chunks, np.dtype(dtype), fill))
-    other = _data(dtype, shape)[::-1].copy()
+    other = sample_data(dtype, shape)[::-1].copy()
     spec = ChunkSpec(chunks, np.dtype(dtype), fill)
     for coords in np.ndindex(*(s // c for s, c in zip(shape, chunks, strict=True))):
         region = tuple(slice(i * c, (i + 1) * c) for i, c in zip(coords, chunks, strict=True))
