@@ -48,4 +48,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) $(VENV_ZARR2) demo.zarr
+	rm -rf $(VENV) $(VENV_ZARR2) demo.zarr demo.zarr-legacy

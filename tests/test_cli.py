@@ -243,7 +243,7 @@ def test_parse_compressor() -> None:
 def test_demo(tmp_path: Path) -> None:
     result = run("demo", "d.zarr", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "temperature (24, 36) float32" in result.stdout
+    assert "temperature (48, 36) float32" in result.stdout
     assert os.path.exists(tmp_path / "d.zarr" / "zarr.json")
 
 
