@@ -115,7 +115,7 @@ def open(
     **kwargs
         ``shape=`` and the other :func:`open_array` arguments open an array; else :func:`open_group`'s.
     """
-    return wrap_node(sync(_async.open(store, mode=mode, zarr_version=zarr_version, zarr_format=zarr_format,
+    return wrap_node(sync(_async.open(store=store, mode=mode, zarr_version=zarr_version, zarr_format=zarr_format,
                                       path=path, storage_options=storage_options, **kwargs)))
 
 
@@ -130,7 +130,7 @@ def open_array(
 ) -> Array:
     """Open the array at ``path``; with ``mode`` a/w/w-/x and ``shape=`` (and create_array's arguments)
     it is created when missing. ``mode`` defaults to ``a`` (``r`` for a read-only Store)."""
-    return Array(sync(_async.open_array(store, zarr_version=zarr_version, zarr_format=zarr_format, path=path,
+    return Array(sync(_async.open_array(store=store, zarr_version=zarr_version, zarr_format=zarr_format, path=path,
                                         storage_options=storage_options, **kwargs)))
 
 
@@ -264,7 +264,7 @@ def group(
 ) -> Group:
     """Open the group at ``path`` or create it (``overwrite=True`` replaces what is there)."""
     return Group(sync(_async.group(
-        store, overwrite=overwrite, chunk_store=chunk_store, cache_attrs=cache_attrs, synchronizer=synchronizer,
+        store=store, overwrite=overwrite, chunk_store=chunk_store, cache_attrs=cache_attrs, synchronizer=synchronizer,
         path=path, zarr_version=zarr_version, zarr_format=zarr_format, meta_array=meta_array, attributes=attributes,
         storage_options=storage_options,
     )))
@@ -400,7 +400,7 @@ def load(
     store: Any, path: str | None = None, zarr_format: Format | None = None, zarr_version: Format | None = None
 ) -> Any:
     """The data at ``path``: a numpy array, or for a group a dict of its direct member arrays' data."""
-    return sync(_async.load(store, path=path, zarr_format=zarr_format, zarr_version=zarr_version))
+    return sync(_async.load(store=store, path=path, zarr_format=zarr_format, zarr_version=zarr_version))
 
 
 # -- hierarchies --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +23,7 @@ from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.create import DEFAULT_FILL, parse_zarr_format
 from zarrlayered.core.group import AsyncGroup, open_node
 from zarrlayered.core.hierarchy import create_array_node
+from zarrlayered.core.metadata import NodeMetadata
 from zarrlayered.core.nodes import normalize_path
 from zarrlayered.errors import (
     ArrayNotFoundError,
@@ -34,12 +35,18 @@ from zarrlayered.errors import (
 )
 from zarrlayered.stores.abc import Store
 from zarrlayered.stores.make import make_store, parse_mode
+from zarrlayered.tree import TreeRepr
 
 __all__ = [
     "array",
+    "consolidate_metadata",
+    "copy",
+    "copy_all",
+    "copy_store",
     "create",
     "create_array",
     "create_group",
+    "create_hierarchy",
     "default_mode",
     "empty",
     "empty_like",
@@ -60,6 +67,8 @@ __all__ = [
     "save",
     "save_array",
     "save_group",
+    "save_many",
+    "tree",
     "zeros",
     "zeros_like",
 ]
@@ -149,8 +158,8 @@ async def _check_free(store: Store, path: str, mode: str) -> None:
 
 
 async def open(
-    store: Any = None,
     *,
+    store: Any = None,
     mode: str | None = None,
     zarr_version: Literal[2, 3] | None = None,
     zarr_format: Literal[2, 3] | None = None,
@@ -166,7 +175,7 @@ async def open(
     mode = parse_mode(default_mode(store, mode))
     zarr_format = parse_format_alias(zarr_format, zarr_version)
     if "shape" in kwargs:
-        return await open_array(store, mode=mode, zarr_format=zarr_format, path=path,
+        return await open_array(store=store, mode=mode, zarr_format=zarr_format, path=path,
                                 storage_options=storage_options, **kwargs)
     resolved = resolve_store(store, mode, storage_options)
     if mode not in ("w", "w-", "x"):
@@ -181,8 +190,8 @@ async def open(
 
 
 async def open_array(
-    store: Any = None,
     *,
+    store: Any = None,
     mode: str | None = None,
     zarr_version: Literal[2, 3] | None = None,
     zarr_format: Literal[2, 3] | None = None,
@@ -287,8 +296,8 @@ async def open_like(a: Any, path: str, **kwargs: Any) -> AsyncArray:
     kwargs = {**_like_kwargs(a, kwargs, fill=True), **kwargs}
     store = kwargs.pop("store", None)
     if store is None:
-        return await open_array(path, **kwargs)
-    return await open_array(store, path=path, **kwargs)
+        return await open_array(store=path, **kwargs)
+    return await open_array(store=store, path=path, **kwargs)
 
 
 # -- creating ------------------------------------------------------------------------------------------
@@ -350,8 +359,8 @@ async def create_group(
 
 
 async def group(
-    store: Any = None,
     *,
+    store: Any = None,
     overwrite: bool = False,
     chunk_store: Any = None,
     cache_attrs: bool | None = None,
@@ -647,16 +656,80 @@ async def save(
 
 
 async def load(
-    store: Any, path: str | None = None, zarr_format: Literal[2, 3] | None = None,
+    *, store: Any, path: str | None = None, zarr_format: Literal[2, 3] | None = None,
     zarr_version: Literal[2, 3] | None = None,
 ) -> np.ndarray[Any, Any] | dict[str, Any]:
     """The data at ``path``: a numpy array, or for a group a dict of its direct member arrays' data.
 
     (zarr-python 3 raises NotImplementedError for groups; zarr-python 2 returned a lazy mapping.)
     """
-    node = await open(store, mode="r", path=path, zarr_format=parse_format_alias(zarr_format, zarr_version))
+    node = await open(store=store, mode="r", path=path, zarr_format=parse_format_alias(zarr_format, zarr_version))
     if isinstance(node, AsyncArray):
         return np.asarray(await node.get_selection(Ellipsis, "basic"))
     arrays = [(name, member) async for name, member in node.arrays()]
     values = await asyncio.gather(*(member.get_selection(Ellipsis, "basic") for _, member in arrays))
     return {name: np.asarray(value) for (name, _), value in zip(arrays, values, strict=True)}
+
+
+# -- whole hierarchies (zarrlayered.api.hierarchy, imported when called: it builds on this module) ---------
+
+
+async def tree(grp: AsyncGroup, expand: bool | None = None, level: int | None = None) -> TreeRepr:
+    """The text tree of the hierarchy below ``grp`` (``await grp.tree()``)."""
+    if not isinstance(grp, AsyncGroup):
+        raise TypeError(f"tree() draws an AsyncGroup, got {type(grp).__name__}")
+    return await grp.tree(expand=expand, level=level)
+
+
+async def consolidate_metadata(
+    store: Any, path: str | None = None, zarr_format: Literal[2, 3] | None = None
+) -> AsyncGroup:
+    """Gather every node's metadata below the group at ``path`` into one document; returns the group."""
+    from zarrlayered.api import hierarchy
+
+    return await hierarchy.consolidate_metadata(store, path, zarr_format)
+
+
+async def create_hierarchy(
+    *, store: Any, nodes: Mapping[str, NodeMetadata], overwrite: bool = False
+) -> AsyncIterator[tuple[str, AsyncArray | AsyncGroup]]:
+    """Write many nodes (path -> metadata, parents added) in one batch; yields ``(path, node)``."""
+    from zarrlayered.api import hierarchy
+
+    async for item in hierarchy.create_hierarchy(store=store, nodes=nodes, overwrite=overwrite):
+        yield item
+
+
+async def save_many(store: Any, arrays: Mapping[str, Any], **kwargs: Any) -> AsyncGroup:
+    """Write several arrays (path -> data) concurrently into the group at the store's root."""
+    from zarrlayered.api import hierarchy
+
+    return await hierarchy.save_many(store, arrays, **kwargs)
+
+
+async def copy_store(source: Any, dest: Any, **kwargs: Any) -> tuple[int, int, int]:
+    """Copy every key below ``source_path`` from one store to another, bytes unchanged (zarr-python 2's
+    ``copy_store``; zarr-python 3 raises NotImplementedError). Returns ``(copied, skipped, bytes_copied)``."""
+    from zarrlayered.api import hierarchy
+
+    return await hierarchy.copy_store(source, dest, **kwargs)
+
+
+async def copy(source: AsyncArray | AsyncGroup, dest: AsyncGroup, *args: Any, **kwargs: Any) -> tuple[int, int, int]:
+    """Copy an array or group (everything below it) into the group ``dest`` (zarr-python 2's ``copy``).
+
+    Returns ``(n_copied, n_skipped, n_bytes_copied)``.
+    """
+    from zarrlayered.api import hierarchy
+
+    return await hierarchy.copy(source, dest, *args, **kwargs)
+
+
+async def copy_all(source: AsyncGroup, dest: AsyncGroup, **kwargs: Any) -> tuple[int, int, int]:
+    """Copy every member of the group ``source`` (and its attributes) into ``dest``.
+
+    Returns ``(n_copied, n_skipped, n_bytes_copied)``.
+    """
+    from zarrlayered.api import hierarchy
+
+    return await hierarchy.copy_all(source, dest, **kwargs)
