@@ -11,7 +11,9 @@ The documented settings (see :data:`DEFAULTS`):
 ``async.concurrency`` (64)
     Upper bound on store operations and blocking calls in flight at once, across the whole process.
 ``async.timeout`` (None)
-    Seconds any single sync-bridge call may take; None means no limit.
+    Seconds any single sync-bridge call may take (opening a node included); None means no limit. Remote
+    stores (async fsspec filesystems: S3, GCS, HTTP) also bound each request by it, so the async API
+    cannot hang on a server that accepts connections and never answers.
 ``async.mode`` ("thread")
     ``"thread"`` runs coroutines on the library's own IO loop thread; ``"nest"`` (opt-in) runs them on the
     caller's running event loop through nest_asyncio.
@@ -23,6 +25,13 @@ The documented settings (see :data:`DEFAULTS`):
     Memory order of new arrays.
 ``default_zarr_format`` (3)
     Zarr format of new arrays and groups when none is given.
+``store.retries`` (3)
+    How many times a remote store (FsspecStore) retries an operation that failed with a transient error
+    (connection refused or reset, a timeout, an HTTP 5xx); 0 disables retrying. After the last attempt it
+    raises :class:`~zarrlayered.stores.fsspec.FsspecStoreError`, an OSError naming the key.
+``store.retry_backoff`` (0.1)
+    Seconds before the first retry; each further retry waits twice as long as the one before (at most
+    ``store.retry_backoff_max``, 10 s by default).
 ``codecs.allow_pickle`` (False)
     The numcodecs Pickle codec runs code from the data it decodes: refused unless this is True.
 
@@ -48,6 +57,8 @@ __all__ = [
     "default_zarr_format",
     "max_workers",
     "parse_async_mode",
+    "retries",
+    "retry_delays",
     "timeout",
     "write_empty_chunks",
 ]
@@ -69,6 +80,11 @@ DEFAULTS: Final[dict[str, Any]] = {
     },
     "codecs": {
         "allow_pickle": False,
+    },
+    "store": {
+        "retries": 3,
+        "retry_backoff": 0.1,
+        "retry_backoff_max": 10.0,
     },
 }
 
@@ -154,3 +170,27 @@ def default_zarr_format() -> int:
 def allow_pickle() -> bool:
     """Whether the numcodecs Pickle codec may decode data (``codecs.allow_pickle``)."""
     return _flag("codecs.allow_pickle", config.get("codecs.allow_pickle"))
+
+
+def retries() -> int:
+    """How many times a remote store retries an operation after a transient failure (``store.retries``)."""
+    value = config.get("store.retries")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"config 'store.retries' must be a non-negative integer, got {value!r}")
+    return value
+
+
+def _seconds(key: str) -> float:
+    value = config.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"config {key!r} must be a non-negative number of seconds, got {value!r}")
+    return float(value)
+
+
+def retry_delays() -> tuple[float, ...]:
+    """The waits before each retry of a remote store operation, from ``store.retries``,
+    ``store.retry_backoff`` (the first wait) and ``store.retry_backoff_max`` (the longest); each wait
+    doubles the one before."""
+    count = retries()
+    first, longest = _seconds("store.retry_backoff"), _seconds("store.retry_backoff_max")
+    return tuple(min(first * 2.0**attempt, longest) for attempt in range(count))

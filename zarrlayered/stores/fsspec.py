@@ -11,8 +11,19 @@ Two kinds of filesystem are served differently:
 - *Blocking* filesystems (local files, memory, zip, caching wrappers) run every call in the shared
   worker pool through :func:`zarrlayered.core.sync.run_blocking`.
 
-Backend errors that are neither "not found" nor already an :class:`OSError` (botocore and aiohttp
-errors) are raised as :class:`FsspecStoreError`, an OSError naming the key and the original error.
+Failures
+--------
+Every operation that fails with a *transient* error (connection refused, reset or closed, a timeout, an
+HTTP 5xx or 429 answer) is retried ``store.retries`` times (config, 3 by default), waiting
+``store.retry_backoff`` seconds (0.1) before the first retry and twice as long before each next one. On
+async filesystems each attempt is bounded by ``async.timeout`` when it is set, so a server that accepts
+connections and never answers cannot hang the async API either (the sync API is bounded by the same
+setting as a whole). Retrying a write is safe: every write puts a whole value, and an object store puts
+a value atomically, so a failed write leaves the old value or none, never part of the new one.
+
+Backend errors other than the builtin "not found" and permission errors (botocore, aiohttp, ...) are
+raised as :class:`FsspecStoreError`, an OSError naming the operation, the key, the number of attempts
+and the original error (chained as ``__cause__``); a library's exception never leaks out.
 """
 
 from __future__ import annotations
@@ -20,17 +31,19 @@ from __future__ import annotations
 import asyncio
 import builtins
 import contextlib
+import errno
 import inspect
 import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 
+from zarrlayered.core import config as _config
 from zarrlayered.core.sync import concurrency_limit, run_blocking
 from zarrlayered.errors import ReadOnlyError, ZarrlayeredError
 from zarrlayered.stores.abc import (
@@ -41,7 +54,7 @@ from zarrlayered.stores.abc import (
     SuffixByteRequest,
 )
 
-__all__ = ["FsspecStore", "FsspecStoreError"]
+__all__ = ["FsspecStore", "FsspecStoreError", "is_transient"]
 
 logger = logging.getLogger("zarrlayered.store")
 
@@ -49,6 +62,22 @@ logger = logging.getLogger("zarrlayered.store")
 _MISSING = (FileNotFoundError, IsADirectoryError, NotADirectoryError)
 #: Protocols whose filesystems cannot write.
 _READ_ONLY_PROTOCOLS = frozenset({"http", "https", "tar", "github", "git", "libarchive", "reference"})
+#: errno values of a failure worth retrying (s3fs turns S3 error codes into OSErrors carrying these).
+_TRANSIENT_ERRNOS = frozenset(
+    {
+        errno.EIO,
+        errno.EBUSY,
+        errno.EAGAIN,
+        errno.ETIMEDOUT,
+        errno.ECONNRESET,
+        errno.ECONNREFUSED,
+        errno.ECONNABORTED,
+        errno.EPIPE,
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+    }
+)
+T = TypeVar("T")
 #: Tasks closing sessions on a running loop, kept referenced until they finish.
 _closing_tasks: set[asyncio.Task[Any]] = set()
 
@@ -58,6 +87,66 @@ class FsspecStoreError(ZarrlayeredError, OSError):
 
     The message names the operation, the key and the original error, which is chained as ``__cause__``.
     """
+
+
+def _backend_error_types() -> tuple[type[BaseException], ...]:
+    """The connection-level error classes of the optional backends (botocore, aiohttp) that are installed."""
+    types: builtins.list[type[BaseException]] = [asyncio.IncompleteReadError]
+    with contextlib.suppress(ImportError):
+        from botocore import exceptions as botocore_errors  # type: ignore[import-untyped]
+
+        types += [botocore_errors.HTTPClientError, botocore_errors.ConnectionError]
+    with contextlib.suppress(ImportError):
+        import aiohttp
+
+        types += [aiohttp.ClientConnectionError, aiohttp.ClientPayloadError]
+    return tuple(types)
+
+
+_backend_errors: tuple[type[BaseException], ...] | None = None
+
+
+def _http_status(exc: BaseException) -> int | None:
+    """The HTTP status of a failed request, from aiohttp (``status``) or botocore (``response``)."""
+    for error in (exc, exc.__cause__):
+        if error is None:
+            continue
+        status = getattr(error, "status", None)
+        if isinstance(status, int):
+            return status
+        response = getattr(error, "response", None)
+        if isinstance(response, dict):
+            code = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if isinstance(code, int):
+                return code
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when ``exc`` is a failure that may not happen again: worth retrying.
+
+    Connection errors and timeouts (builtin, botocore, aiohttp), HTTP 5xx and 429 answers, and OSErrors
+    whose errno says "try again" (EIO, EBUSY, ECONNRESET, ...). "Not found", permission and argument
+    errors, and HTTP 4xx answers, are not.
+    """
+    global _backend_errors
+    if isinstance(exc, (*_MISSING, PermissionError, FileExistsError, NotImplementedError)):
+        return False
+    status = _http_status(exc)
+    if status is not None:
+        return status >= 500 or status == 429
+    if isinstance(exc, TimeoutError | ConnectionError):
+        return True
+    if _backend_errors is None:
+        _backend_errors = _backend_error_types()
+    if isinstance(exc, _backend_errors):
+        return True
+    return isinstance(exc, OSError) and exc.errno in _TRANSIENT_ERRNOS
+
+
+def _passes_through(exc: BaseException) -> bool:
+    """Errors raised to the caller unchanged: the builtin OSErrors and the package's own."""
+    return isinstance(exc, OSError) and (type(exc).__module__ == "builtins" or isinstance(exc, ZarrlayeredError))
 
 
 def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
@@ -398,23 +487,65 @@ class FsspecStore(Store):
         return name[len(self._base) :] or None
 
     async def _fs_call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call ``fs.method`` (blocking, in the worker pool) or ``fs._method`` (async, on this loop)."""
+        """Call ``fs.method`` (blocking, in the worker pool) or ``fs._method`` (async, on this loop).
+
+        On an async filesystem the call is bounded by ``async.timeout`` (the wait for a slot of the
+        concurrency limit is not).
+        """
         if self._async:
             fs = self.fs_for_running_loop()
+            limit = _config.timeout()
             async with concurrency_limit():
-                return await getattr(fs, f"_{method}")(*args, **kwargs)
+                if limit is None:
+                    return await getattr(fs, f"_{method}")(*args, **kwargs)
+                async with asyncio.timeout(limit):
+                    return await getattr(fs, f"_{method}")(*args, **kwargs)
         return await run_blocking(getattr(self._fs, method), *args, **kwargs)
 
-    def _wrap(self, operation: str, key: str, exc: Exception) -> FsspecStoreError:
-        return FsspecStoreError(f"{operation} {key!r} in {self!r} failed: {type(exc).__name__}: {exc}")
+    def _wrap(self, operation: str, key: str, exc: BaseException, attempts: int = 1) -> FsspecStoreError:
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        return FsspecStoreError(f"{operation} {key!r} in {self!r} failed{tries}: {type(exc).__name__}: {exc}")
+
+    async def _retrying(
+        self, operation: str, key: str, attempt: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any
+    ) -> T:
+        """Await ``attempt(*args, **kwargs)``, retrying transient failures (``store.retries``, with backoff).
+
+        "Not found" errors propagate unchanged (callers turn them into a missing value); a transient
+        failure that outlasts the retries, and any backend error that is not a builtin OSError, is raised
+        as :class:`FsspecStoreError` naming ``operation`` and ``key``.
+        """
+        delays = _config.retry_delays()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await attempt(*args, **kwargs)
+            except Exception as exc:
+                if isinstance(exc, _MISSING):
+                    raise
+                if not is_transient(exc):
+                    if _passes_through(exc):
+                        raise
+                    raise self._wrap(operation, key, exc) from exc
+                if attempts > len(delays):
+                    raise self._wrap(operation, key, exc, attempts) from exc
+                delay = delays[attempts - 1]
+                logger.info(
+                    "%s %r in %r failed (%s: %s); retry %d of %d in %.2g s",
+                    operation,
+                    key,
+                    self,
+                    type(exc).__name__,
+                    exc,
+                    attempts,
+                    len(delays),
+                    delay,
+                )
+                await asyncio.sleep(delay)
 
     async def _call(self, operation: str, key: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await self._fs_call(method, *args, **kwargs)
-        except OSError:
-            raise
-        except Exception as exc:
-            raise self._wrap(operation, key, exc) from exc
+        return await self._retrying(operation, key, self._fs_call, method, *args, **kwargs)
 
     # -- reading ---------------------------------------------------------------------------------------
     async def _info(self, key: str) -> dict[str, Any] | None:
@@ -427,6 +558,20 @@ class FsspecStore(Store):
     async def _get(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         if _is_empty_request(byte_range):
             return b"" if await self._info(key) is not None else None
+        try:
+            return await self._retrying("get", key, self._get_once, key, byte_range)
+        except _MISSING:
+            return None
+
+    async def _info_once(self, key: str) -> dict[str, Any] | None:
+        try:
+            info: dict[str, Any] = await self._fs_call("info", self._key_path(key))
+        except _MISSING:
+            return None
+        return info if info.get("type") == "file" else None
+
+    async def _get_once(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
+        """One attempt at a read (the retries are :meth:`_retrying`'s)."""
         start, end = _range_args(byte_range)
         path = self._key_path(key)
         extra = _whole_read_options(self._fs) if self._async and byte_range is None else {}
@@ -434,25 +579,23 @@ class FsspecStore(Store):
             try:
                 data = await self._fs_call("cat_file", path, start=start, end=end, **extra)
             except (ValueError, NotImplementedError, OSError) as exc:
-                if start is None or start >= 0 or isinstance(exc, _MISSING):
+                if start is None or start >= 0 or isinstance(exc, _MISSING) or is_transient(exc):
                     raise
                 # A filesystem without suffix reads (seeking to a negative offset fails with EINVAL, or it
                 # refuses a negative start): find the size, then read the tail.
-                info = await self._info(key)
+                info = await self._info_once(key)
                 if info is None:
                     return None
                 data = await self._fs_call("cat_file", path, start=max(0, int(info["size"]) + start), end=None)
         except _MISSING:
             return None
-        except OSError:
-            if start is not None and start > 0:
+        except OSError as exc:
+            if start is not None and start > 0 and not is_transient(exc):
                 # A range starting past the end: S3 and HTTP answer 416; every store answers b"".
-                info = await self._info(key)
+                info = await self._info_once(key)
                 if info is not None and int(info["size"]) <= start:
                     return b""
             raise
-        except Exception as exc:
-            raise self._wrap("get", key, exc) from exc
         return bytes(data)
 
     async def _exists(self, key: str) -> bool:
