@@ -7,11 +7,13 @@ own usage errors exit 2).
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from zarrlayered.core.progress import ProgressBar
 
 __all__ = ["main", "parse_compressor"]
 
@@ -36,6 +38,7 @@ def _build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("path", help="a Zarr V2 array or group (a directory or URL)")
     migrate.add_argument("--to", type=int, choices=(3,), default=3, help="the target format (only 3)")
     migrate.add_argument("--dry-run", action="store_true", help="print what would change and write nothing")
+    _add_progress_flags(migrate)
     copy = commands.add_parser("copy", help="copy an array or group, optionally to another format or compressor")
     copy.add_argument("src", help="the Zarr array or group to copy")
     copy.add_argument("dst", help="where to write it (must not exist)")
@@ -46,12 +49,17 @@ def _build_parser() -> argparse.ArgumentParser:
         "--compressor", default=None, metavar="NAME[:LEVEL]",
         help=f"re-compress with one of {', '.join(_COMPRESSORS)} (default: keep the source's)",
     )
-    bar = copy.add_mutually_exclusive_group()
-    bar.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
-    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+    _add_progress_flags(copy)
     demo = commands.add_parser("demo", help="write a small hierarchy to ./demo.zarr and print its tree")
     demo.add_argument("path", nargs="?", default="demo.zarr", help="where to write (default: demo.zarr)")
     return parser
+
+
+def _add_progress_flags(command: argparse.ArgumentParser) -> None:
+    """``--progress`` / ``--no-progress``; neither: a bar when standard error is a terminal."""
+    bar = command.add_mutually_exclusive_group()
+    bar.add_argument("--progress", action="store_true", default=None, help="always show a progress bar")
+    bar.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
 
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -140,15 +148,18 @@ def cmd_tree(path: str, level: int | None) -> str:
     return str(node.tree(level=level, plain=True))
 
 
-def cmd_migrate(path: str, dry_run: bool) -> tuple[str, bool]:
-    """Migrate ``path`` to V3; returns the report and whether every node could be migrated."""
+def cmd_migrate(path: str, dry_run: bool, progress: bool | None = None) -> tuple[str, bool]:
+    """Migrate ``path`` to V3; returns the report and whether every node could be migrated.
+
+    ``progress``: True/False for a bar over the nodes or none, None for one when stderr is a terminal.
+    """
     from zarrlayered.core.migrate import migrate_to_v3
     from zarrlayered.stores.make import make_store
 
     if not _is_url(path) and not os.path.exists(path):
         raise CLIError(f"no such file or directory: {path}")
     store = make_store(path, mode="r" if dry_run else "r+")
-    plan = migrate_to_v3(store, dry_run=dry_run)
+    plan = migrate_to_v3(store, dry_run=dry_run, progress=progress)
     lines = plan.describe()
     done = len(plan.migratable)
     if dry_run:
@@ -158,7 +169,7 @@ def cmd_migrate(path: str, dry_run: bool) -> tuple[str, bool]:
     return "\n".join(lines), not plan.refused
 
 
-def _copy_data(src: Any, dst: Any, bar: Any) -> None:
+def _copy_data(src: Any, dst: Any, bar: ProgressBar) -> None:
     """Copy ``src`` into ``dst`` in slabs of whole destination chunks along the first axis."""
     if src.ndim == 0 or src.size == 0:
         dst[...] = src[...]
@@ -191,10 +202,13 @@ def _create_like(store: Any, name: str, src: Any, zarr_format: int, compressors:
 def cmd_copy(
     src_path: str, dst_path: str, zarr_format: int | None, compressor: str | None, progress: bool | None
 ) -> str:
-    """Copy ``src_path`` to ``dst_path``; returns a one-line summary."""
-    import zarrlayered
+    """Copy ``src_path`` to ``dst_path``; returns a one-line summary.
 
-    tqdm: Any = importlib.import_module("tqdm").tqdm  # no type stubs are installed for tqdm
+    ``progress``: True/False for a bar or none; None for a bar when stderr is a terminal and the copy
+    moves at least 64 MiB.
+    """
+    import zarrlayered
+    from zarrlayered.core.progress import progress_bar
 
     src = _open(src_path)
     fmt: Literal[2, 3] = 3 if (zarr_format or src.zarr_format) == 3 else 2
@@ -213,8 +227,8 @@ def cmd_copy(
                 root.create_group(name, attributes=dict(node.attrs))
         arrays = [(name, node) for name, node in members if isinstance(node, zarrlayered.Array)]
     total = sum(int(a.nbytes) for _, a in arrays)
-    show = progress if progress is not None else (total >= _PROGRESS_BYTES and sys.stderr.isatty())
-    with tqdm(total=total, unit="B", unit_scale=True, desc="copy", disable=not show, file=sys.stderr) as bar:
+    show = progress if progress is not None or total >= _PROGRESS_BYTES else False
+    with progress_bar(total, "copy", show) as bar:
         for name, array in arrays:
             target = dst_path if root is None else root.store
             dst = _create_like(target, name, array, fmt, compressors)
@@ -236,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "tree":
             print(cmd_tree(args.path, args.level))
         elif args.command == "migrate":
-            report, complete = cmd_migrate(args.path, args.dry_run)
+            report, complete = cmd_migrate(args.path, args.dry_run, args.progress)
             print(report)
             if not complete:
                 print(f"zarrlayered migrate: error: some nodes of {args.path} cannot be expressed in Zarr V3 "

@@ -445,14 +445,17 @@ def copy_store(
     if_exists: Literal["raise", "replace", "skip"] = "raise",
     dry_run: bool = False,
     log: LogLike = None,
+    progress: bool | None = None,
 ) -> tuple[int, int, int]:
     """Copy every key below ``source_path`` (bytes unchanged) from one store to another.
 
     ``excludes``/``includes`` are regular expressions (``re.search`` on the key). Returns
     ``(n_copied, n_skipped, n_bytes_copied)`` as zarr-python 2 did; zarr-python 3 raises NotImplementedError.
+    ``progress``: a tqdm bar (True), none (False), or one when interactive (None: a terminal or Jupyter).
     """
     return sync(_hier.copy_store(source, dest, source_path=source_path, dest_path=dest_path, excludes=excludes,
-                                 includes=includes, flags=flags, if_exists=if_exists, dry_run=dry_run, log=log))
+                                 includes=includes, flags=flags, if_exists=if_exists, dry_run=dry_run, log=log,
+                                 progress=progress))
 
 
 def copy(
@@ -464,18 +467,20 @@ def copy(
     log: LogLike = None,
     if_exists: Literal["raise", "replace", "skip", "skip_initialized"] = "raise",
     dry_run: bool = False,
+    progress: bool | None = None,
     **create_kws: Any,
 ) -> tuple[int, int, int]:
     """Copy an array or group (everything below it) into the group ``dest``, across any two stores.
 
     Returns ``(n_copied, n_skipped, n_bytes_copied)`` as zarr-python 2 did; zarr-python 3 raises
     NotImplementedError. ``create_kws`` (``chunks=``, ``compressors=``, ...) re-encode the arrays.
+    ``progress``: a tqdm bar (True), none (False), or one when interactive (None: a terminal or Jupyter).
     """
     target = _engine(dest)
     if not isinstance(target, AsyncGroup):
         raise ValueError(f"dest must be a group, got {type(dest).__name__}")
     return sync(_hier.copy(_engine(source), target, name, shallow=shallow, without_attrs=without_attrs, log=log,
-                           if_exists=if_exists, dry_run=dry_run, **create_kws))
+                           if_exists=if_exists, dry_run=dry_run, progress=progress, **create_kws))
 
 
 def copy_all(
@@ -486,14 +491,15 @@ def copy_all(
     log: LogLike = None,
     if_exists: Literal["raise", "replace", "skip", "skip_initialized"] = "raise",
     dry_run: bool = False,
+    progress: bool | None = None,
     **create_kws: Any,
 ) -> tuple[int, int, int]:
     """Copy every member of the group ``source`` (and its attributes) into the group ``dest``.
 
-    Returns ``(n_copied, n_skipped, n_bytes_copied)``.
+    Returns ``(n_copied, n_skipped, n_bytes_copied)``. ``progress`` as for :func:`copy`.
     """
     src, dst = _engine(source), _engine(dest)
     if not isinstance(src, AsyncGroup) or not isinstance(dst, AsyncGroup):
         raise ValueError("copy_all copies the members of a Group into a Group")
     return sync(_hier.copy_all(src, dst, shallow=shallow, without_attrs=without_attrs, log=log,
-                               if_exists=if_exists, dry_run=dry_run, **create_kws))
+                               if_exists=if_exists, dry_run=dry_run, progress=progress, **create_kws))

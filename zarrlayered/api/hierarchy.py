@@ -22,6 +22,7 @@ from zarrlayered.core.group import AsyncGroup, create_nodes
 from zarrlayered.core.hierarchy import ensure_parents
 from zarrlayered.core.metadata import ConsolidatedMetadata, GroupMetadata, NodeMetadata
 from zarrlayered.core.nodes import join_path, normalize_path, write_documents
+from zarrlayered.core.progress import ProgressBar, progress_bar, progress_enabled
 from zarrlayered.errors import ZarrlayeredError
 
 __all__ = [
@@ -147,12 +148,14 @@ async def copy_store(
     if_exists: Literal["raise", "replace", "skip"] = "raise",
     dry_run: bool = False,
     log: LogLike = None,
+    progress: bool | None = None,
 ) -> tuple[int, int, int]:
     """Copy every key below ``source_path`` to ``dest_path``, bytes unchanged (any store to any store).
 
     ``excludes`` are regular expressions searched in each key (``re.search``, with ``flags``); a key they
     match is left out unless one of ``includes`` matches it too. Returns ``(copied, skipped, bytes_copied)``
-    and logs ``copy <key>`` lines like zarr-python 2.
+    and logs ``copy <key>`` lines like zarr-python 2. ``progress``: a bar over the keys (True), none
+    (False), or one when the session is interactive (None: stderr is a terminal or a Jupyter kernel).
     """
     _check_if_exists(if_exists, ("raise", "replace", "skip"))
     src = resolve_store(source, "r")
@@ -160,12 +163,14 @@ async def copy_store(
     src_root, dst_root = normalize_path(source_path), normalize_path(dest_path)
     prefix = f"{src_root}/" if src_root else ""
     exclude, include = _patterns(excludes, flags), _patterns(includes, flags)
-    keys = sorted([key async for key in src.list_prefix(prefix)])
+    keys = [
+        key for key in sorted([key async for key in src.list_prefix(prefix)])
+        if not (any(p.search(key) for p in exclude) and not any(p.search(key) for p in include))
+    ]
     copied = skipped = nbytes = 0
-    with _log_writer(log) as write_log:
+    with _log_writer(log) as write_log, progress_bar(len(keys), "copy", progress and not dry_run, unit="key") as bar:
         for key in keys:
-            if any(p.search(key) for p in exclude) and not any(p.search(key) for p in include):
-                continue
+            bar.update(1)
             target = join_path(dst_root, key[len(prefix):]) if dst_root else key[len(prefix):]
             label = key if target == key else f"{key} -> {target}"
             if if_exists != "replace" and await dst.exists(target):
@@ -209,9 +214,14 @@ def _array_kwargs(source: AsyncArray, create_kws: Mapping[str, Any]) -> dict[str
 
 
 async def _copy_array(
-    source: AsyncArray, dest: AsyncGroup, name: str, without_attrs: bool, create_kws: Mapping[str, Any]
+    source: AsyncArray, dest: AsyncGroup, name: str, without_attrs: bool, create_kws: Mapping[str, Any],
+    bar: ProgressBar | None = None,
 ) -> tuple[AsyncArray, int]:
-    """Write ``source`` into ``dest`` as ``name``; returns the copy and the bytes of data copied."""
+    """Write ``source`` into ``dest`` as ``name``; returns the copy and the bytes of data copied.
+
+    ``bar`` is advanced by the array's bytes (``nbytes``) as its chunks are written.
+    """
+    bar = bar if bar is not None else progress_bar(None, "copy", False)
     target = join_path(dest.path, name)
     if not create_kws and source.zarr_format == dest.zarr_format:
         # Same metadata: the stored chunks are copied as they are (unwritten chunks stay unwritten).
@@ -226,6 +236,10 @@ async def _copy_array(
                 dest.store.set(join_path(target, k[len(prefix):]), v)
                 for k, v in zip(batch, values, strict=True) if v is not None
             ))
+            # the share of the array's bytes these chunks hold (exact in total)
+            bar.update(source.nbytes * (start + len(batch)) // len(keys) - source.nbytes * start // len(keys))
+        if not keys:
+            bar.update(source.nbytes)
         await write_documents(dest.store, target, metadata.to_json_bytes())
         return AsyncArray(metadata, dest.store, target, write_empty_chunks=source.write_empty_chunks), source.nbytes
     kwargs = _array_kwargs(source, {"zarr_format": dest.zarr_format, **create_kws})
@@ -235,7 +249,9 @@ async def _copy_array(
     step = copy.chunks[0] if copy.ndim and isinstance(copy.chunks[0], int) else max(copy.shape[:1] or [1])
     for start in range(0, copy.shape[0] if copy.ndim else 1, max(step, 1)):  # one slab of chunk rows at a time
         region: Any = (slice(start, start + step),) if copy.ndim else ()
-        await copy.set_selection(region, await source.get_selection(region, "basic"), "basic")
+        slab = await source.get_selection(region, "basic")
+        await copy.set_selection(region, slab, "basic")
+        bar.update(np.asarray(slab).size * source.dtype.itemsize)
     return copy, copy.nbytes
 
 
@@ -266,7 +282,7 @@ async def _copy(
         assert dest is not None
         if existing is not None:
             await dest.delitem(name)
-        _, nbytes = await _copy_array(source, dest, name, without_attrs, create_kws)
+        _, nbytes = await _copy_array(source, dest, name, without_attrs, create_kws, options.get("bar"))
         return 1, 0, nbytes
     if not (root or not shallow):
         return 0, 0, 0
@@ -294,6 +310,14 @@ async def _copy(
     return counts[0], counts[1], counts[2]
 
 
+async def _bytes_to_copy(source: AsyncArray | AsyncGroup, shallow: bool) -> int:
+    """The bytes of the arrays a copy of ``source`` writes (the total of its progress bar)."""
+    if isinstance(source, AsyncArray):
+        return source.nbytes
+    return sum([node.nbytes async for _, node in source.members(max_depth=0 if shallow else None)
+                if isinstance(node, AsyncArray)])
+
+
 def _check_dest(dest: Any) -> AsyncGroup:
     if not isinstance(dest, AsyncGroup):
         raise ValueError(f"dest must be a group, got {type(dest).__name__}")
@@ -309,6 +333,7 @@ async def copy(
     log: LogLike = None,
     if_exists: Literal["raise", "replace", "skip", "skip_initialized"] = "raise",
     dry_run: bool = False,
+    progress: bool | None = None,
     **create_kws: Any,
 ) -> tuple[int, int, int]:
     """Copy an array or group (with everything below it) into the group ``dest`` as ``name``.
@@ -316,7 +341,9 @@ async def copy(
     Works between any two stores. Without ``create_kws`` arrays keep their metadata and their stored
     chunks are copied as bytes; with them (``chunks=``, ``compressors=``, ``zarr_format=`` ...), or into a
     group of the other Zarr format, arrays are re-encoded (in the format of ``dest`` unless ``zarr_format=``).
-    Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2.
+    Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2. ``progress``: a bar over the
+    bytes of the arrays (True), none (False), or one when the session is interactive (None: stderr is a
+    terminal or a Jupyter kernel); never in a dry run.
     """
     target = _check_dest(dest)
     _check_if_exists(if_exists)
@@ -324,8 +351,11 @@ async def copy(
         name = source.basename
         if not name:
             raise TypeError("source has no name, please provide the `name` parameter to indicate a name to copy to")
-    options = {"shallow": shallow, "without_attrs": without_attrs, "if_exists": if_exists, "dry_run": dry_run}
-    with _log_writer(log) as write_log:
+    show = progress_enabled(progress) and not dry_run
+    total = await _bytes_to_copy(source, shallow) if show else None
+    with _log_writer(log) as write_log, progress_bar(total, "copy", show) as bar:
+        options = {"shallow": shallow, "without_attrs": without_attrs, "if_exists": if_exists, "dry_run": dry_run,
+                   "bar": bar}
         counts = await _copy(write_log, source, target, name, True, options, create_kws)
         _summary(write_log, dry_run, counts)
     return counts
@@ -339,19 +369,23 @@ async def copy_all(
     log: LogLike = None,
     if_exists: Literal["raise", "replace", "skip", "skip_initialized"] = "raise",
     dry_run: bool = False,
+    progress: bool | None = None,
     **create_kws: Any,
 ) -> tuple[int, int, int]:
     """Copy every member of ``source`` into ``dest`` (and, unless ``without_attrs``, its attributes).
 
-    Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2.
+    Returns ``(n_copied, n_skipped, n_bytes_copied)`` like zarr-python 2. ``progress`` as for :func:`copy`.
     """
     target = _check_dest(dest)
     if not isinstance(source, AsyncGroup):
         raise ValueError(f"copy_all copies the members of a group, got {type(source).__name__}")
     _check_if_exists(if_exists)
-    options = {"shallow": shallow, "without_attrs": without_attrs, "if_exists": if_exists, "dry_run": dry_run}
+    show = progress_enabled(progress) and not dry_run
+    total = await _bytes_to_copy(source, shallow) if show else None
     totals = [0, 0, 0]
-    with _log_writer(log) as write_log:
+    with _log_writer(log) as write_log, progress_bar(total, "copy", show) as bar:
+        options = {"shallow": shallow, "without_attrs": without_attrs, "if_exists": if_exists, "dry_run": dry_run,
+                   "bar": bar}
         async for name, node in source.members():
             result = await _copy(write_log, node, target, name, False, options, create_kws)
             totals = [a + b for a, b in zip(totals, result, strict=True)]

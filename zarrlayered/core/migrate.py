@@ -23,6 +23,7 @@ from zarrlayered.codecs.registry import parse_codecs_v3
 from zarrlayered.core.metadata.common import dumps_json, loads_json
 from zarrlayered.core.metadata.v2 import ArrayV2Metadata
 from zarrlayered.core.metadata.v3 import ArrayV3Metadata
+from zarrlayered.core.progress import progress_bar
 from zarrlayered.errors import MetadataValidationError
 from zarrlayered.stores.abc import Store
 
@@ -193,8 +194,11 @@ def _read_json(store: Store, key: str) -> dict[str, Any] | None:
     return None if raw is None else loads_json(raw, key)
 
 
-def plan_migration(store: Store, path: str = "") -> MigrationPlan:
+def plan_migration(store: Store, path: str = "", *, progress: bool | None = False) -> MigrationPlan:
     """Plan the V2 -> V3 migration of every node at or below ``path``; reads only metadata documents.
+
+    ``progress``: a bar over the nodes read (True), none (False, the default), or one when the session is
+    interactive (None); see :func:`zarrlayered.core.progress.progress_enabled`.
 
     Raises
     ------
@@ -204,51 +208,64 @@ def plan_migration(store: Store, path: str = "") -> MigrationPlan:
     prefix = f"{path.strip('/')}/" if path.strip("/") else ""
     keys = set(store.list_prefix_sync(prefix))
     nodes: list[NodeMigration] = []
-    for key in sorted(keys):
-        name = key.rsplit("/", 1)[-1]
-        if name not in (ZARRAY, ZGROUP):
-            continue
-        node_path = _parent(key)
-        attrs_key = _join(node_path, ZATTRS)
-        remove = (key, attrs_key) if attrs_key in keys else (key,)
-        kind: Literal["array", "group"] = "array" if name == ZARRAY else "group"
-        if _join(node_path, ZARR_JSON) in keys:
-            nodes.append(NodeMigration(node_path, kind, None, remove, f"{_join(node_path, ZARR_JSON)} already exists"))
-            continue
-        try:
-            attrs = _read_json(store, attrs_key) if attrs_key in keys else None
-            doc = _read_json(store, key) or {}
-            new = array_v3_json(doc, attrs) if kind == "array" else group_v3_json(attrs)
-        except (ValueError, TypeError, KeyError) as exc:
-            nodes.append(NodeMigration(node_path, kind, None, remove, str(exc)))
-            continue
-        nodes.append(NodeMigration(node_path, kind, new, remove))
+    found = sorted(key for key in keys if key.rsplit("/", 1)[-1] in (ZARRAY, ZGROUP))
+    with progress_bar(len(found), "read V2 metadata", progress, unit="node") as bar:
+        for key in found:
+            nodes.append(_plan_node(store, keys, key))
+            bar.update(1)
     if not nodes:
         raise ValueError(f"no Zarr V2 array or group at {path or '/'!r} (nothing to migrate)")
     drop = tuple(sorted(k for k in keys if k.rsplit("/", 1)[-1] == ZMETADATA))
     return MigrationPlan(tuple(nodes), drop)
 
 
-def apply_migration(store: Store, plan: MigrationPlan) -> None:
-    """Carry out ``plan``: write each new ``zarr.json``, then remove that node's V2 documents."""
-    for node in plan.migratable:
-        assert node.zarr_json is not None
-        store.set_sync(node.key, node.zarr_json)
-        logger.info("migrated %s %r to Zarr V3", node.node_type, node.path or "/")
-        for key in node.remove:
-            store.delete_sync(key)
+def _plan_node(store: Store, keys: set[str], key: str) -> NodeMigration:
+    """The migration of the node whose ``.zarray``/``.zgroup`` is ``key`` (``keys``: every key listed)."""
+    node_path = _parent(key)
+    attrs_key = _join(node_path, ZATTRS)
+    remove = (key, attrs_key) if attrs_key in keys else (key,)
+    kind: Literal["array", "group"] = "array" if key.rsplit("/", 1)[-1] == ZARRAY else "group"
+    if _join(node_path, ZARR_JSON) in keys:
+        return NodeMigration(node_path, kind, None, remove, f"{_join(node_path, ZARR_JSON)} already exists")
+    try:
+        attrs = _read_json(store, attrs_key) if attrs_key in keys else None
+        doc = _read_json(store, key) or {}
+        new = array_v3_json(doc, attrs) if kind == "array" else group_v3_json(attrs)
+    except (ValueError, TypeError, KeyError) as exc:
+        return NodeMigration(node_path, kind, None, remove, str(exc))
+    return NodeMigration(node_path, kind, new, remove)
+
+
+def apply_migration(store: Store, plan: MigrationPlan, *, progress: bool | None = False) -> None:
+    """Carry out ``plan``: write each new ``zarr.json``, then remove that node's V2 documents.
+
+    ``progress``: a bar over the nodes migrated (True), none (False, the default), or one when the
+    session is interactive (None).
+    """
+    with progress_bar(len(plan.migratable), "migrate", progress, unit="node") as bar:
+        for node in plan.migratable:
+            assert node.zarr_json is not None
+            store.set_sync(node.key, node.zarr_json)
+            logger.info("migrated %s %r to Zarr V3", node.node_type, node.path or "/")
+            for key in node.remove:
+                store.delete_sync(key)
+            bar.update(1)
     if plan.migratable:
         for key in plan.drop:
             store.delete_sync(key)
 
 
-def migrate_to_v3(store: Store, path: str = "", *, dry_run: bool = False) -> MigrationPlan:
+def migrate_to_v3(
+    store: Store, path: str = "", *, dry_run: bool = False, progress: bool | None = None
+) -> MigrationPlan:
     """Migrate the V2 hierarchy at ``path`` in ``store`` to V3 in place (chunks untouched); returns the plan.
 
     With ``dry_run=True`` nothing is written. Nodes whose codecs cannot be expressed in V3 are left as they
-    are; see :attr:`MigrationPlan.refused`.
+    are; see :attr:`MigrationPlan.refused`. ``progress``: True shows a bar over the nodes (reading their
+    V2 metadata, then rewriting it), False none, None one when the session is interactive (standard
+    error is a terminal, or a Jupyter kernel).
     """
-    plan = plan_migration(store, path)
+    plan = plan_migration(store, path, progress=progress)
     if not dry_run:
-        apply_migration(store, plan)
+        apply_migration(store, plan, progress=progress)
     return plan
