@@ -13,6 +13,7 @@ __all__ = [
     "ContainsGroupError",
     "GroupNotFoundError",
     "MetadataValidationError",
+    "MissingDimensionNamesError",
     "NodeNotFoundError",
     "ReadOnlyError",
     "StoreClosedError",
@@ -56,6 +57,13 @@ class ContainsGroupError(ZarrlayeredError, FileExistsError, ValueError):
 
 class MetadataValidationError(ZarrlayeredError, ValueError):
     """A metadata document or argument is not valid; the message names the field and value."""
+
+
+class MissingDimensionNamesError(ZarrlayeredError, KeyError):
+    """An array has no dimension names (V3 ``dimension_names``, V2 ``_ARRAY_DIMENSIONS``), which xarray needs."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 class UnsafeKeyError(ZarrlayeredError, ValueError):
