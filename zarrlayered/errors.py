@@ -11,6 +11,7 @@ __all__ = [
     "ChecksumError",
     "ContainsArrayError",
     "ContainsGroupError",
+    "CorruptChunkError",
     "GroupNotFoundError",
     "MetadataValidationError",
     "MissingDimensionNamesError",
@@ -82,7 +83,35 @@ class SyncError(ZarrlayeredError, RuntimeError):
     """The sync bridge cannot run the call in this context; the message names the fix."""
 
 
-class ChecksumError(ZarrlayeredError, ValueError):
+class CorruptChunkError(ZarrlayeredError, ValueError):
+    """A stored chunk (or shard index) cannot be decoded: truncated, corrupt, or larger than it can be.
+
+    The message names the chunk's store key (once the engine knows it) and the problem, e.g.
+    ``chunk 'a/c/0/1': codec 'gzip' cannot decode 37 bytes: ...``. The key is also in :attr:`key`.
+
+    Parameters
+    ----------
+    message
+        What is wrong.
+    key
+        The store key of the chunk, when known.
+    """
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message if key is None else f"chunk {key!r}: {message}")
+        self.problem = message
+        self.key = key
+
+    def at_key(self, key: str) -> CorruptChunkError:
+        """The same error (same class) naming ``key``; unchanged if it already names a key."""
+        if self.key is not None:
+            return self
+        other = type(self)(self.problem, key)
+        other.__cause__ = self.__cause__
+        return other
+
+
+class ChecksumError(CorruptChunkError):
     """A stored checksum (e.g. of the ``crc32c`` codec) does not match the data: the chunk is corrupt."""
 
 

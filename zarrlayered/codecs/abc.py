@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 
-from zarrlayered.errors import MetadataValidationError
+from zarrlayered.errors import CorruptChunkError, MetadataValidationError
 
 __all__ = [
     "ArrayArrayCodec",
@@ -141,6 +141,27 @@ class BytesBytesCodec(BaseCodec):
     @abstractmethod
     def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Decode the serialized chunk."""
+
+    def decode_bounded(self, data: BytesLike, spec: ChunkSpec, max_nbytes: int | None) -> BytesLike:
+        """:meth:`decode`, refusing output of more than ``max_nbytes`` bytes (None: no bound).
+
+        Compressors override this to refuse *before* allocating (see :mod:`zarrlayered.codecs.limits`);
+        this default checks the decoded size afterwards.
+
+        Raises
+        ------
+        CorruptChunkError
+            If the decoded data is larger than ``max_nbytes``.
+        """
+        out = self.decode(data, spec)
+        if max_nbytes is not None:
+            got = len(out) if isinstance(out, bytes) else memoryview(out).nbytes
+            if got > max_nbytes:
+                raise CorruptChunkError(
+                    f"codec {self.codec_name!r}: the data decodes to {got} bytes, more than the {max_nbytes} "
+                    "bytes the chunk can hold"
+                )
+        return out
 
 
 def parse_named_configuration(

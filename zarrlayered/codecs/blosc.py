@@ -18,6 +18,7 @@ from zarrlayered.codecs.abc import (
     parse_literal_field,
     parse_named_configuration,
 )
+from zarrlayered.codecs.limits import bounded_decompress
 
 __all__ = ["BloscCodec", "CName", "Shuffle"]
 
@@ -127,4 +128,9 @@ class BloscCodec(BytesBytesCodec):
     def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Decompress."""
         result: BytesLike = self._numcodec.decode(data)
+        return result
+
+    def decode_bounded(self, data: BytesLike, spec: ChunkSpec, max_nbytes: int | None) -> BytesLike:
+        """Decompress, refusing before allocating it an output of more than ``max_nbytes`` bytes."""
+        result: BytesLike = bounded_decompress(self._numcodec, data, max_nbytes)
         return result

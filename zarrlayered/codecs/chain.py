@@ -17,9 +17,26 @@ from zarrlayered.codecs.abc import (
     ChunkSpec,
 )
 from zarrlayered.codecs.bytes import BytesCodec
-from zarrlayered.errors import MetadataValidationError
+from zarrlayered.codecs.limits import MAX_VARIABLE_CHUNK_NBYTES, chunk_nbytes_bound, max_encoded_nbytes
+from zarrlayered.errors import CorruptChunkError, MetadataValidationError, UnsafeCodecError
 
 __all__ = ["CodecChain"]
+
+
+#: The decoded-size bound of an array -> bytes codec without a fixed encoded size (sharding with compressed
+#: inner chunks), as a multiple of the chunk's size plus a constant: per inner chunk headers and index.
+_UNSIZED_FACTOR = 64
+_UNSIZED_SLACK = 2**16
+
+
+def _decode_error(codec: BaseCodec, data: Any, exc: Exception) -> CorruptChunkError:
+    """A codec failed on stored data: the chunk is corrupt (the message keeps the codec's reason)."""
+    name = getattr(codec, "codec_name", type(codec).__name__)
+    try:
+        size = f"{memoryview(data).nbytes} bytes" if not isinstance(data, np.ndarray) else f"an array {data.shape}"
+    except TypeError:
+        size = "the data"
+    return CorruptChunkError(f"codec {name!r} cannot decode {size}: {type(exc).__name__}: {exc}")
 
 
 def _kind(codec: BaseCodec) -> str:
@@ -139,18 +156,68 @@ class CodecChain:
                 pass
         return result
 
+    def decode_limits(self, spec: ChunkSpec) -> tuple[int | None, ...]:
+        """The most bytes each bytes -> bytes codec may decode to, in encoding order (the chunk's size bound).
+
+        The first codec's output is what the array -> bytes codec writes: exactly the chunk's ``nbytes``
+        for ``bytes``; each later codec's output may be what the one before made of it, at most.
+        """
+        _, ab_spec = self._specs(spec)
+        raw = chunk_nbytes_bound(ab_spec.shape, ab_spec.dtype)
+        variable = ab_spec.dtype.kind in "OT" or ab_spec.dtype.hasobject
+        bound: int | None
+        try:
+            bound = MAX_VARIABLE_CHUNK_NBYTES if variable else self.array_bytes.compute_encoded_size(raw, ab_spec)
+        except ValueError:  # e.g. sharding with compressed inner chunks: a generous multiple
+            bound = _UNSIZED_FACTOR * raw + _UNSIZED_SLACK
+        limits: list[int | None] = []
+        for bb in self.bytes_bytes:
+            limits.append(bound)
+            try:
+                bound = bb.compute_encoded_size(bound, ab_spec)
+            except ValueError:
+                bound = max_encoded_nbytes(bound)
+        return tuple(limits)
+
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decode one stored chunk to an array of shape ``spec.shape`` and dtype ``spec.dtype``.
 
         The result may be a read-only view of ``data`` (plain ``bytes`` chains) or a transposed view;
-        the caller copies it into its output, or copies it before writing into it.
+        the caller copies it into its output, or copies it before writing into it. Every decompression
+        is bounded by the bytes the chunk can hold (:meth:`decode_limits`).
+
+        Raises
+        ------
+        CorruptChunkError
+            If a codec cannot decode the data (truncated, corrupt, or larger than the chunk can be);
+            :class:`~zarrlayered.errors.ChecksumError` when a checksum does not match. The engine adds
+            the chunk's key to the message.
+        UnsafeCodecError
+            If a codec that can execute code is used without ``codecs.allow_pickle``.
         """
         inputs, ab_spec = self._specs(spec)
-        for bb in reversed(self.bytes_bytes):
-            data = bb.decode(data, ab_spec)
-        chunk = self.array_bytes.decode(data, ab_spec)
+        if self.bytes_bytes:
+            limits = self.decode_limits(spec)
+            for bb, limit in zip(reversed(self.bytes_bytes), reversed(limits), strict=True):
+                try:
+                    data = bb.decode_bounded(data, ab_spec, limit)
+                except (CorruptChunkError, UnsafeCodecError):
+                    raise
+                except Exception as exc:
+                    raise _decode_error(bb, data, exc) from exc
+        try:
+            chunk = self.array_bytes.decode(data, ab_spec)
+        except (CorruptChunkError, UnsafeCodecError):
+            raise
+        except Exception as exc:
+            raise _decode_error(self.array_bytes, data, exc) from exc
         for aa, aa_spec in zip(reversed(self.array_array), reversed(inputs), strict=True):
-            chunk = aa.decode(chunk, aa_spec)
+            try:
+                chunk = aa.decode(chunk, aa_spec)
+            except (CorruptChunkError, UnsafeCodecError):
+                raise
+            except Exception as exc:
+                raise _decode_error(aa, chunk, exc) from exc
         return chunk
 
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> BytesLike:

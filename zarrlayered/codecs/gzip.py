@@ -17,6 +17,7 @@ from zarrlayered.codecs.abc import (
     parse_int_field,
     parse_named_configuration,
 )
+from zarrlayered.codecs.limits import bounded_decompress
 
 __all__ = ["GzipCodec"]
 
@@ -61,4 +62,9 @@ class GzipCodec(BytesBytesCodec):
     def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Decompress."""
         result: BytesLike = self._numcodec.decode(data)
+        return result
+
+    def decode_bounded(self, data: BytesLike, spec: ChunkSpec, max_nbytes: int | None) -> BytesLike:
+        """Decompress, refusing before allocating it an output of more than ``max_nbytes`` bytes."""
+        result: BytesLike = bounded_decompress(self._numcodec, data, max_nbytes)
         return result

@@ -26,6 +26,7 @@ from zarrlayered.codecs.abc import (
     check_fields,
     parse_named_configuration,
 )
+from zarrlayered.codecs.limits import bounded_decompress, chunk_nbytes_bound, max_encoded_nbytes
 from zarrlayered.core.config import allow_pickle
 from zarrlayered.errors import MetadataValidationError, UnsafeCodecError
 
@@ -102,15 +103,27 @@ def parse_v2_codec(value: numcodecs.abc.Codec | Mapping[str, Any] | None) -> num
     return codec
 
 
-def numcodec_decode(codec: numcodecs.abc.Codec, data: Any) -> Any:
+def numcodec_decode(codec: numcodecs.abc.Codec, data: Any, max_nbytes: int | None = None) -> Any:
     """``codec.decode(data)``, with the Pickle codec decoded under zarrlayered's own opt-in.
 
     numcodecs gates Pickle decoding with a process-wide switch; zarrlayered's scoped config
     ``codecs.allow_pickle`` replaces it, and is checked again here at every decode.
+
+    Parameters
+    ----------
+    codec
+        The numcodecs codec.
+    data
+        The encoded data.
+    max_nbytes
+        The most bytes a compressor may decode to (checked before allocating; see
+        :func:`~zarrlayered.codecs.limits.bounded_decompress`), or None for no bound.
     """
     if _is_unsafe(getattr(codec, "codec_id", None), codec):
         check_codec_allowed(getattr(codec, "codec_id", None), codec)
         return pickle.loads(ensure_contiguous_ndarray(data))  # opted in through config
+    if max_nbytes is not None and isinstance(data, bytes | memoryview):
+        return bounded_decompress(codec, data, max_nbytes)
     return codec.decode(data)
 
 
@@ -212,8 +225,15 @@ class V2Codec(ArrayBytesCodec):
         return _as_buffer(data)
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
-        """Decompress, undo the filters, and view the result as the chunk (in ``spec.order``)."""
-        decoded: Any = data if self.compressor is None else numcodec_decode(self.compressor, data)
+        """Decompress, undo the filters, and view the result as the chunk (in ``spec.order``).
+
+        The compressor may decode to no more bytes than the chunk holds (a generous multiple of it when
+        filters change the element size; a fixed cap for object arrays).
+        """
+        limit = chunk_nbytes_bound(spec.shape, spec.dtype)
+        if self.filters and spec.dtype.kind not in "OT":
+            limit = max_encoded_nbytes(8 * limit)
+        decoded: Any = data if self.compressor is None else numcodec_decode(self.compressor, data, limit)
         for f in reversed(self.filters or ()):
             decoded = numcodec_decode(f, decoded)
         array: np.ndarray[Any, Any] = ensure_ndarray_like(decoded)

@@ -29,7 +29,7 @@ from zarrlayered.codecs.abc import (
     parse_named_configuration,
 )
 from zarrlayered.codecs.numcodecs_adapter import check_codec_allowed, codec_config, numcodec_decode, parse_v2_codec
-from zarrlayered.errors import MetadataValidationError
+from zarrlayered.errors import CorruptChunkError, MetadataValidationError
 
 __all__ = [
     "NumcodecsArrayArrayCodec",
@@ -150,6 +150,16 @@ class NumcodecsBytesBytesCodec(NumcodecsCodec, BytesBytesCodec):
     def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Decode with numcodecs."""
         return _to_buffer(numcodec_decode(self.numcodec, data))
+
+    def decode_bounded(self, data: BytesLike, spec: ChunkSpec, max_nbytes: int | None) -> BytesLike:
+        """Decode with numcodecs, refusing (before allocating it where the format allows) a larger output."""
+        out = _to_buffer(numcodec_decode(self.numcodec, data, max_nbytes))
+        if max_nbytes is not None and memoryview(out).nbytes > max_nbytes:
+            raise CorruptChunkError(
+                f"codec {self.codec_name!r}: the data decodes to {memoryview(out).nbytes} bytes, more than the "
+                f"{max_nbytes} bytes the chunk can hold"
+            )
+        return out
 
 
 class NumcodecsArrayArrayCodec(NumcodecsCodec, ArrayArrayCodec):

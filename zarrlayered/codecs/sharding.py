@@ -42,7 +42,7 @@ from zarrlayered.codecs.sharding_index import (
     ShardIndex,
     chunk_order_ranks,
 )
-from zarrlayered.errors import ChecksumError, MetadataValidationError
+from zarrlayered.errors import ChecksumError, CorruptChunkError, MetadataValidationError
 from zarrlayered.stores.abc import ByteRequest, RangeByteRequest, SuffixByteRequest
 
 __all__ = ["IndexLocation", "ShardIndex", "ShardingCodec", "empty_chunk_mask", "parse_chunk_shape"]
@@ -312,7 +312,7 @@ class ShardingCodec(ArrayBytesCodec):
         expected = self.index_nbytes(shard_shape)
         got = _nbytes(data)
         if got != expected:
-            raise ValueError(
+            raise CorruptChunkError(
                 f"sharding_indexed: the index of a shard of {math.prod(cps)} inner chunks {cps} takes "
                 f"{expected} bytes, got {got} bytes"
             )
@@ -320,6 +320,8 @@ class ShardingCodec(ArrayBytesCodec):
             array = self.index_chain.decode(data, self.index_spec(cps))
         except ChecksumError as exc:
             raise ChecksumError(f"sharding_indexed: the shard index is corrupt ({exc})") from exc
+        except CorruptChunkError as exc:
+            raise CorruptChunkError(f"sharding_indexed: the shard index cannot be decoded ({exc})") from exc
         index = ShardIndex(np.array(array, dtype=np.uint64, order="C"))
         index.check()
         return index
@@ -340,7 +342,7 @@ class ShardingCodec(ArrayBytesCodec):
         view = memoryview(shard).cast("B")
         nbytes = self.index_nbytes(shard_shape)
         if view.nbytes < nbytes:
-            raise ValueError(
+            raise CorruptChunkError(
                 f"sharding_indexed: a shard of {view.nbytes} bytes is too short to hold its "
                 f"{nbytes}-byte index (index_location {self.index_location!r})"
             )
@@ -535,7 +537,10 @@ class ShardingCodec(ArrayBytesCodec):
         for row in np.argwhere(mask):
             coords = tuple(int(x) for x in row)
             offset, length = int(entries[coords][0]), int(entries[coords][1])
-            chunk = chain.decode(view[offset : offset + length], inner)
+            try:
+                chunk = chain.decode(view[offset : offset + length], inner)
+            except CorruptChunkError as exc:
+                raise type(exc)(f"inner chunk {coords}: {exc}") from exc
             target = tuple(slice(i * c, (i + 1) * c) for i, c in zip(coords, self.chunk_shape, strict=True))
             out[target] = chunk
         return out

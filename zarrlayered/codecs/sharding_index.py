@@ -19,6 +19,8 @@ from typing import Any, Literal, TypeAlias
 
 import numpy as np
 
+from zarrlayered.errors import CorruptChunkError
+
 __all__ = [
     "MAX_UINT64",
     "ChunkOrder",
@@ -169,7 +171,7 @@ class ShardIndex:
         return tuple(tuple(int(x) for x in row) for row in np.argwhere(self.nonempty_mask()))
 
     def check(self, shard_nbytes: int | None = None) -> None:
-        """Raise ValueError if an entry is malformed or (given the shard size) points past the shard.
+        """Raise CorruptChunkError (a ValueError) if an entry is malformed or points past the shard.
 
         Parameters
         ----------
@@ -187,7 +189,7 @@ class ShardIndex:
             first = int(np.flatnonzero(bad)[0])
             coords = tuple(int(c) for c in np.unravel_index(first, grid)) if grid else ()
             where = "" if shard_nbytes is None else f" of a shard of {shard_nbytes} bytes"
-            raise ValueError(
+            raise CorruptChunkError(
                 f"sharding_indexed: corrupt shard index: inner chunk {coords} has offset {int(offsets[first])} "
                 f"and length {int(lengths[first])}, outside the bytes{where}"
             )

@@ -31,6 +31,7 @@ from zarrlayered.codecs.abc import ChunkSpec
 from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.core.chunk_grids import ChunkGrid
 from zarrlayered.core.sync import executor
+from zarrlayered.errors import CorruptChunkError
 from zarrlayered.stores.abc import Store
 from zarrlayered.stores.wrapper import WrapperStore
 
@@ -190,7 +191,10 @@ def place_chunk(
         out[proj.out_selection] = layout.fill_value
         return
     spec = layout.spec_for(proj.chunk_coords)
-    chunk = layout.chain.decode(data, spec)
+    try:
+        chunk = layout.chain.decode(data, spec)
+    except CorruptChunkError as exc:  # name the chunk
+        raise exc.at_key(layout.key_for(proj.chunk_coords)) from exc.__cause__
     out[proj.out_selection] = chunk[proj.chunk_selection]
 
 
@@ -207,7 +211,10 @@ def merge_chunk(
     if existing is None or proj.is_complete_chunk:
         chunk = layout.fill_chunk(spec)
     else:
-        chunk = np.array(layout.chain.decode(existing, spec), order=layout.order, copy=True)
+        try:
+            chunk = np.array(layout.chain.decode(existing, spec), order=layout.order, copy=True)
+        except CorruptChunkError as exc:  # name the chunk
+            raise exc.at_key(layout.key_for(proj.chunk_coords)) from exc.__cause__
     chunk[proj.chunk_selection] = part
     return chunk
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import math
 import threading
 import weakref
@@ -57,6 +58,7 @@ from zarrlayered.core.codec_pipeline import (
 )
 from zarrlayered.core.config import concurrency
 from zarrlayered.core.sync import executor
+from zarrlayered.errors import CorruptChunkError
 from zarrlayered.stores.abc import ByteRequest, RangeByteRequest, Store
 
 #: Projections of one shard, each with its inner chunk's coordinates within the shard.
@@ -117,7 +119,7 @@ class ShardedLayout:
             order="C",
             grid=RegularChunkGrid(chunk_shape=tuple(codec.chunk_shape)),
             chain=inner_chain,
-            encode_chunk_key=outer.encode_chunk_key,
+            encode_chunk_key=functools.partial(_inner_chunk_name, outer, tuple(codec.chunks_per_shard(shard_shape))),
         )
         return cls(outer, inner, codec, shard_shape, tuple(codec.chunks_per_shard(shard_shape)))
 
@@ -180,6 +182,13 @@ class ShardedLayout:
         return nchunks > 1 and self.inner.decode_is_heavy and self.inner_nbytes >= POOL_MIN_CHUNK_BYTES
 
 
+def _inner_chunk_name(outer: ChunkLayout, chunks_per_shard: tuple[int, ...], coords: tuple[int, ...]) -> str:
+    """How errors name an inner chunk (it has no key of its own): its shard's key and its place in the shard."""
+    shard = tuple(c // n for c, n in zip(coords, chunks_per_shard, strict=True))
+    local = tuple(c % n for c, n in zip(coords, chunks_per_shard, strict=True))
+    return f"{outer.encode_chunk_key(shard)} inner chunk {local}"
+
+
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tuple[int, int]]:
     """Merge sorted ``(start, end)`` byte ranges that are closer than ``gap`` bytes."""
     merged: list[tuple[int, int]] = []
@@ -213,7 +222,7 @@ class _Fetch:
             if blob is None:
                 raise FileNotFoundError(f"shard {self.key!r} disappeared while it was being read")
             if len(blob) != end - start:
-                raise ValueError(
+                raise CorruptChunkError(
                     f"sharding_indexed: shard {self.key!r} is shorter than its index says: bytes {start}-{end} "
                     f"were asked for, {len(blob)} came back"
                 )
@@ -232,7 +241,10 @@ class _Fetch:
 
 
 def _plan_fetch(layout: ShardedLayout, key: str, raw_index: bytes, wanted: ShardWork) -> _Fetch:
-    index = layout.decode_index(raw_index)
+    try:
+        index = layout.decode_index(raw_index)
+    except CorruptChunkError as exc:  # name the shard
+        raise exc.at_key(key) from exc.__cause__
     located = [(proj, index.get(local)) for local, proj in wanted]
     spans = coalesce([(off, off + length) for _, loc in located if loc is not None for off, length in [loc]])
     return _Fetch(key, spans, located)
@@ -394,9 +406,12 @@ def _new_shard(
     The inner chunks of ``wanted`` are merged with their old content and re-encoded (in the worker
     pool when ``pooled`` and worth it); every other stored inner chunk is carried over as it is.
     """
-    chunks: dict[tuple[int, ...], Any] = (
-        {} if existing is None else dict(layout.codec.shard_chunks(existing, layout.shard_shape))
-    )
+    try:
+        chunks: dict[tuple[int, ...], Any] = (
+            {} if existing is None else dict(layout.codec.shard_chunks(existing, layout.shard_shape))
+        )
+    except CorruptChunkError as exc:  # name the shard
+        raise exc.at_key(layout.outer.key_for(layout.shard_of(wanted[0][1].chunk_coords)[0])) from exc.__cause__
     jobs = [(local, proj, chunks.get(local)) for local, proj in wanted]
     if pooled and layout.decode_in_pool(len(jobs)):
         encoded = list(

@@ -1,0 +1,237 @@
+"""Bounds on what decoding untrusted chunk bytes may allocate, and bounded decompression.
+
+A compressed chunk cannot decode to more bytes than the chunk holds: ``prod(chunk shape) * itemsize``
+for fixed-size data types. Every decompressor is run with that bound, checked *before* anything of the
+claimed size is allocated: a zstd, blosc or LZ4 header is read and compared first, zlib/gzip/bz2/lzma
+streams are inflated with a maximum output length. A chunk that claims more raises
+:class:`~zarrlayered.errors.CorruptChunkError`, never a MemoryError.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import zlib
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+import numcodecs
+import numcodecs.abc
+import numpy as np
+
+from zarrlayered.errors import CorruptChunkError
+
+__all__ = [
+    "MAX_CHUNK_NBYTES",
+    "MAX_VARIABLE_CHUNK_NBYTES",
+    "bounded_decompress",
+    "chunk_nbytes_bound",
+    "max_encoded_nbytes",
+    "zstd_frame_content_size",
+]
+
+#: The largest decoded chunk (or shard) an array may declare: 1 TiB. Metadata asking for more is refused
+#: when it is parsed, so no read or write ever tries to allocate such a chunk.
+MAX_CHUNK_NBYTES: Final = 2**40
+
+#: What the compressed bytes of one chunk of a variable-length data type (strings, bytes, objects) may
+#: decode to; their decoded size is not known from the metadata.
+MAX_VARIABLE_CHUNK_NBYTES: Final = 2**30
+
+#: LZMA/XZ headers may ask for a large dictionary; the decoder may use at most this much memory.
+_LZMA_MEMLIMIT: Final = 2**28
+
+
+def max_encoded_nbytes(nbytes: int) -> int:
+    """A generous upper bound of what any compressor or checksum makes of ``nbytes`` bytes.
+
+    The worst-case expansions of zlib, gzip, zstd, blosc, LZ4, bz2 and LZMA on incompressible data are a
+    few bytes per block plus a header; this bound (an eighth more, plus 1 KiB) covers all of them.
+    """
+    return nbytes + nbytes // 8 + 1024
+
+
+def chunk_nbytes_bound(shape: tuple[int, ...], dtype: np.dtype[Any]) -> int:
+    """The decoded size of a chunk of ``shape`` and ``dtype``; for variable-length types, the fixed cap."""
+    if dtype.kind in "OT" or dtype.hasobject:
+        return MAX_VARIABLE_CHUNK_NBYTES
+    size = 1
+    for n in shape:
+        size *= n
+    return size * dtype.itemsize
+
+
+class _Decompressor(Protocol):
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+def _too_big(codec_id: str, claimed: int | None, limit: int) -> CorruptChunkError:
+    size = "more than" if claimed is None else f"{claimed} bytes, more than"
+    return CorruptChunkError(
+        f"codec {codec_id!r}: the compressed data decodes to {size} the {limit} bytes the chunk can hold"
+    )
+
+
+def _nbytes(data: Any) -> int:
+    return len(data) if isinstance(data, bytes) else memoryview(data).nbytes
+
+
+def _streams(codec_id: str, data: bytes, limit: int, make: Callable[[], _Decompressor]) -> bytes:
+    """Inflate concatenated streams (as ``bz2.decompress``/``lzma.decompress`` do) with at most ``limit`` bytes out.
+
+    Trailing bytes that do not start a valid stream are ignored after the first stream, like the
+    standard library does.
+    """
+    out = bytearray()
+    rest = data
+    first = True
+    while True:
+        decompressor = make()
+        try:
+            out += decompressor.decompress(rest, limit + 1 - len(out))
+        except (OSError, lzma.LZMAError, EOFError, ValueError):
+            if first:
+                raise
+            break
+        if len(out) > limit:
+            raise _too_big(codec_id, None, limit)
+        if not decompressor.eof:
+            raise CorruptChunkError(f"codec {codec_id!r}: the compressed data ends before the end of its stream")
+        first = False
+        rest = decompressor.unused_data
+        if not rest:
+            break
+    return bytes(out)
+
+
+def _zlib(data: bytes, limit: int) -> bytes:
+    decompressor = zlib.decompressobj()
+    out = decompressor.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise _too_big("zlib", None, limit)
+    if not decompressor.eof:
+        raise CorruptChunkError("codec 'zlib': the compressed data ends before the end of its stream")
+    return out
+
+
+def _gzip(data: bytes, limit: int) -> bytes:
+    with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as reader:
+        out = reader.read(limit + 1)  # a short read means the end of the last member (CRCs checked)
+    if len(out) > limit:
+        raise _too_big("gzip", None, limit)
+    return out
+
+
+def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
+    """The decompressed size a zstd frame header declares, or None when the frame does not say.
+
+    Reads the frame header as RFC 8878 section 3.1.1 lays it out (magic number, frame header descriptor,
+    window descriptor, dictionary id, frame content size).
+    """
+    view = memoryview(data).cast("B")
+    if view.nbytes < 5 or bytes(view[:4]) != b"\x28\xb5\x2f\xfd":
+        return None
+    descriptor = view[4]
+    fcs_flag = descriptor >> 6
+    single_segment = (descriptor >> 5) & 1
+    dict_id_size = (0, 1, 2, 4)[descriptor & 3]
+    fcs_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
+    if fcs_size == 0:
+        return None
+    start = 5 + (0 if single_segment else 1) + dict_id_size
+    field = bytes(view[start : start + fcs_size])
+    if len(field) != fcs_size:
+        return None
+    value = int.from_bytes(field, "little")
+    return value + 256 if fcs_size == 2 else value
+
+
+def _zstd(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> Any:
+    claimed = zstd_frame_content_size(data)
+    if claimed is not None and claimed > limit:
+        raise _too_big("zstd", claimed, limit)
+    return codec.decode(data)
+
+
+def _blosc(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> Any:
+    got = _nbytes(data)
+    if got < 16:
+        raise CorruptChunkError(f"codec 'blosc': {got} bytes are too short for a blosc header (16 bytes)")
+    # the blosc 1 header: version, versionlz, flags, typesize, then nbytes, blocksize, cbytes (uint32 LE)
+    header = bytes(memoryview(data).cast("B")[:16])
+    nbytes = int.from_bytes(header[4:8], "little")
+    cbytes = int.from_bytes(header[12:16], "little")
+    if cbytes != got:
+        raise CorruptChunkError(f"codec 'blosc': the header says {cbytes} compressed bytes, the chunk has {got}")
+    if nbytes > limit:
+        raise _too_big("blosc", nbytes, limit)
+    return codec.decode(data)
+
+
+def _lz4(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> Any:
+    view = memoryview(data).cast("B")
+    if view.nbytes < 4:
+        raise CorruptChunkError(f"codec 'lz4': {view.nbytes} bytes are too short for an LZ4 size header")
+    claimed = int.from_bytes(view[:4], "little", signed=True)
+    if claimed < 0 or claimed > limit:
+        raise _too_big("lz4", claimed, limit)
+    return codec.decode(data)
+
+
+def bounded_decompress(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int | None) -> Any:
+    """``codec.decode(data)``, refusing (before allocating it) output larger than ``limit`` bytes.
+
+    Parameters
+    ----------
+    codec
+        A numcodecs codec (compressors get a bounded decoder; other codecs decode as usual and their
+        output is checked afterwards).
+    data
+        The encoded bytes.
+    limit
+        The most bytes the output may have, or None for no bound.
+
+    Raises
+    ------
+    CorruptChunkError
+        If the data claims or produces more than ``limit`` bytes, or a stream is truncated.
+    """
+    if limit is None:
+        return codec.decode(data)
+    if isinstance(codec, numcodecs.Zstd):
+        return _zstd(codec, data, limit)
+    if isinstance(codec, numcodecs.Blosc):
+        return _blosc(codec, data, limit)
+    lz4 = getattr(numcodecs, "LZ4", None)
+    if lz4 is not None and isinstance(codec, lz4):
+        return _lz4(codec, data, limit)
+    raw = data if isinstance(data, bytes) else bytes(data)
+    if isinstance(codec, numcodecs.GZip):
+        return _gzip(raw, limit)
+    if isinstance(codec, numcodecs.Zlib):
+        return _zlib(raw, limit)
+    if isinstance(codec, numcodecs.BZ2):
+        return _streams("bz2", raw, limit, bz2.BZ2Decompressor)
+    lzma_codec = getattr(numcodecs, "LZMA", None)
+    if lzma_codec is not None and isinstance(codec, lzma_codec):
+        fmt, filters = codec.format, codec.filters
+
+        def make() -> _Decompressor:
+            if fmt == lzma.FORMAT_RAW:
+                return lzma.LZMADecompressor(format=fmt, filters=filters)
+            return lzma.LZMADecompressor(format=fmt, memlimit=_LZMA_MEMLIMIT, filters=filters)
+
+        return _streams("lzma", raw, limit, make)
+    out = codec.decode(data)
+    produced = np.asarray(out).nbytes if not isinstance(out, bytes | memoryview) else _nbytes(out)
+    if produced > limit:
+        raise _too_big(str(getattr(codec, "codec_id", type(codec).__name__)), produced, limit)
+    return out
