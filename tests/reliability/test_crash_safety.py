@@ -22,11 +22,10 @@ A crash *during* the commit leaves the old archive or the new one, whole.
 
 from __future__ import annotations
 
-import multiprocessing
 import random
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 from typing import Any
@@ -42,14 +41,6 @@ from zarrlayered.stores import ZipStore
 KILLS_PER_STORE = 10
 FORMATS = (3, 2, 3, 2, 3)
 SEED = 20261123
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Iterator[ForkServerContext]:
-    """Processes forked from a server that has already imported the package (a fork takes milliseconds)."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["numpy", "zarrlayered", "crash_workers"])
-    yield context
 
 
 def _run_and_kill(
