@@ -5,8 +5,10 @@ the output array; a write into one encode and one store write (after a read and 
 chunk is only partly written). Two drivers share that per-chunk work:
 
 - :func:`read_sync` / :func:`write_sync` for stores with a synchronous path (memory, local files,
-  mappings) called from synchronous code: plain function calls, no event loop, and a thread pool only
-  when the chunks are many and costly to decode;
+  mappings) called from synchronous code: plain function calls, no event loop and no coroutine. Big
+  chunks (:data:`POOL_MIN_CHUNK_BYTES` and up) are worked on by the calling thread and workers of the
+  shared pool at once, one chunk each at a time (:func:`for_each`); tiny chunks stay inline, where a
+  hand-off would cost more than the work;
 - :func:`read_async` / :func:`write_async` for everything else: all chunk requests in flight at once
   (bounded by the store layer's global concurrency limit), CPU-heavy codecs off the event loop.
 """
@@ -18,8 +20,9 @@ import functools
 import hashlib
 import logging
 import math
+import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -27,7 +30,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from zarrlayered.codecs.abc import ChunkSpec
+from zarrlayered.codecs.abc import BytesLike, ChunkSpec
+from zarrlayered.codecs.bytes import BytesCodec
 from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.core.chunk_grids import ChunkGrid
 from zarrlayered.core.sync import executor
@@ -40,6 +44,7 @@ __all__ = [
     "ChunkLock",
     "Projection",
     "SynchronizedStore",
+    "for_each",
     "read_async",
     "read_sync",
     "write_async",
@@ -48,10 +53,12 @@ __all__ = [
 
 logger = logging.getLogger("zarrlayered.array")
 
-#: Chunks smaller than this decode inline: a thread-pool hand-off costs more than the decode.
+#: Chunks smaller than this are read, decoded and encoded inline: a thread-pool hand-off costs more.
 POOL_MIN_CHUNK_BYTES = 1 << 16
 #: How many chunk operations a driver keeps in flight per batch (bounds memory for huge selections).
 BATCH = 1024
+#: How many chunk keys a layout remembers.
+KEY_CACHE_SIZE = 1 << 16
 
 
 class Projection(Protocol):
@@ -113,6 +120,7 @@ class ChunkLayout:
     chain: CodecChain
     encode_chunk_key: Callable[[tuple[int, ...]], str]
     _specs: dict[tuple[int, ...], ChunkSpec] = field(default_factory=dict, compare=False, repr=False)
+    _keys: dict[tuple[int, ...], str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_metadata(cls, metadata: _Metadata, path: str) -> ChunkLayout:
@@ -144,14 +152,57 @@ class ChunkLayout:
         return self.spec_for_shape(tuple(self.grid.chunk_shape_at(coords, self.shape)))
 
     def key_for(self, coords: tuple[int, ...]) -> str:
-        """The store key of the chunk at ``coords``."""
-        key = self.encode_chunk_key(coords)
-        return f"{self.path}/{key}" if self.path else key
+        """The store key of the chunk at ``coords`` (remembered: arrays are read and written again and again)."""
+        key = self._keys.get(coords)
+        if key is None:
+            key = self.encode_chunk_key(coords)
+            key = f"{self.path}/{key}" if self.path else key
+            if len(self._keys) >= KEY_CACHE_SIZE:
+                self._keys.clear()
+            self._keys[coords] = key
+        return key
+
+    @functools.cached_property
+    def raw(self) -> bool:
+        """True when a stored chunk is just its elements' bytes, in C order and this dtype's byte order (a
+        lone ``bytes`` codec): such a chunk is encoded by a copy and can be read straight into the output."""
+        codec = self.chain.array_bytes
+        return (
+            self.chain.is_plain_bytes
+            and self.order == "C"
+            and isinstance(codec, BytesCodec)
+            and codec.stored_dtype(self.dtype) == self.dtype
+            and not self.dtype.hasobject
+        )
 
     @functools.cached_property
     def decode_is_heavy(self) -> bool:
         """True when decoding a chunk costs enough to be worth a worker thread."""
         return bool(self.chain.bytes_bytes) or not self.chain.is_plain_bytes
+
+    def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
+        """Decode one stored chunk (possibly as a read-only view of ``data``)."""
+        if self.raw and len(data) == spec.size * self.dtype.itemsize:
+            return np.frombuffer(data, dtype=self.dtype).reshape(spec.shape)
+        return self.chain.decode(data, spec)
+
+    def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> BytesLike:
+        """Encode one whole chunk (possibly as a view of ``chunk``)."""
+        if not self.raw:
+            return self.chain.encode(chunk, spec)
+        if chunk.flags.c_contiguous:
+            return chunk.reshape(-1).view(np.uint8).data
+        return chunk.tobytes()
+
+    @functools.cached_property
+    def _fill_bits(self) -> tuple[np.dtype[Any], Any] | None:
+        """The dtype of the same item size that fill values are compared in, and the fill value's bits."""
+        dtype = self.dtype
+        if self.empty_value is None or dtype.kind not in "biufcmM" or dtype.fields is not None:
+            return None
+        size = dtype.itemsize
+        same_size = np.dtype(f"u{size}") if size in (1, 2, 4, 8) else np.dtype(f"V{size}")
+        return same_size, np.asarray(self.empty_value, dtype=dtype).reshape(1).view(same_size)[0]
 
     def fill_chunk(self, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """A new chunk of ``spec`` filled with the fill value."""
@@ -161,18 +212,21 @@ class ChunkLayout:
         """True when every element of ``chunk`` equals the declared fill value.
 
         Numbers and times compare by bit pattern, as zarr-python 3 does: -0.0 is not a fill of 0.0 (storing
-        nothing would read back +0.0), a NaN fill matches the same NaN, a NaT fill matches NaT.
+        nothing would read back +0.0), a NaN fill matches the same NaN, a NaT fill matches NaT. The first
+        element is looked at first: a chunk of data rarely starts with the fill value.
         """
         fill = self.empty_value
         if fill is None:
             return False
-        kind = self.dtype.kind
-        if kind in "fcmM" and self.dtype.fields is None:
-            fill_bits = np.asarray(fill, dtype=self.dtype).reshape(1).view(f"V{self.dtype.itemsize}")
-            bits = np.ascontiguousarray(chunk).view(f"V{self.dtype.itemsize}")
-            return bool(np.all(bits == fill_bits[0]))
-        if kind == "V" and self.dtype.fields is None:
-            return bool(np.all(chunk == np.asarray(fill, dtype=self.dtype)))
+        dtype = self.dtype
+        if self._fill_bits is not None:
+            same_size, fill_bits = self._fill_bits
+            bits = chunk.view(same_size)  # a view of the same item size needs no copy, whatever the strides
+            if bits.size and bits[(0,) * bits.ndim] != fill_bits:
+                return False
+            return bool(np.all(bits == fill_bits))
+        if dtype.kind == "V" and dtype.fields is None:
+            return bool(np.all(chunk == np.asarray(fill, dtype=dtype)))
         return bool(np.all(chunk == fill))
 
 
@@ -184,25 +238,24 @@ def _chunk_nbytes(spec: ChunkSpec) -> int:
 
 
 def place_chunk(
-    out: np.ndarray[Any, Any], proj: Projection, data: bytes | memoryview | None, layout: ChunkLayout
+    out: np.ndarray[Any, Any], proj: Projection, data: BytesLike | None, layout: ChunkLayout
 ) -> None:
     """Decode one stored chunk (or the fill value when it is missing) into its place in ``out``."""
     if data is None:
         out[proj.out_selection] = layout.fill_value
         return
-    spec = layout.spec_for(proj.chunk_coords)
     try:
-        chunk = layout.chain.decode(data, spec)
+        chunk = layout.decode(data, layout.spec_for(proj.chunk_coords))
     except CorruptChunkError as exc:  # name the chunk
         raise exc.at_key(layout.key_for(proj.chunk_coords)) from exc.__cause__
     out[proj.out_selection] = chunk[proj.chunk_selection]
 
 
 def merge_chunk(
-    proj: Projection, value: Any, existing: bytes | memoryview | None, layout: ChunkLayout
+    proj: Projection, value: Any, existing: BytesLike | None, layout: ChunkLayout, spec: ChunkSpec
 ) -> np.ndarray[Any, Any]:
-    """The new content of one chunk: ``value``'s part merged into the existing chunk (or a fresh one)."""
-    spec = layout.spec_for(proj.chunk_coords)
+    """The new content of one chunk (of ``spec``): ``value``'s part merged into the existing chunk (or a
+    fresh one)."""
     part = value[proj.out_selection] if isinstance(value, np.ndarray) and value.ndim else value
     if proj.is_complete_chunk and isinstance(part, np.ndarray) and part.shape == spec.shape:
         sel = proj.chunk_selection
@@ -212,19 +265,24 @@ def merge_chunk(
         chunk = layout.fill_chunk(spec)
     else:
         try:
-            chunk = np.array(layout.chain.decode(existing, spec), order=layout.order, copy=True)
+            chunk = np.array(layout.decode(existing, spec), order=layout.order, copy=True)
         except CorruptChunkError as exc:  # name the chunk
             raise exc.at_key(layout.key_for(proj.chunk_coords)) from exc.__cause__
     chunk[proj.chunk_selection] = part
     return chunk
 
 
-def encode_chunk(chunk: np.ndarray[Any, Any], proj: Projection, layout: ChunkLayout, write_empty: bool) -> bytes | None:
-    """Encode a chunk for storage, or None when it holds only the fill value and should not be stored."""
+def encode_chunk(
+    chunk: np.ndarray[Any, Any], spec: ChunkSpec, layout: ChunkLayout, write_empty: bool
+) -> BytesLike | None:
+    """Encode a chunk for storage, or None when it holds only the fill value and should not be stored.
+
+    The result may be a view (of ``chunk``, or of the value being written): it is stored at once, and a
+    store that keeps values (rather than writing them out) copies it.
+    """
     if not write_empty and layout.is_all_fill(chunk):
         return None
-    encoded = layout.chain.encode(chunk, layout.spec_for(proj.chunk_coords))
-    return encoded if isinstance(encoded, bytes) else bytes(encoded)
+    return layout.encode(chunk, spec)
 
 
 # -- per-chunk locks for read-merge-write ------------------------------------------------------------
@@ -290,46 +348,125 @@ async def _acquire_async(lock: ChunkLock) -> None:
 # -- the synchronous driver ------------------------------------------------------------------------
 
 
+def _threads() -> int:
+    """How many threads work on one synchronous operation: the CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def for_each(fn: Callable[[Any], None], items: Sequence[Any], parallel: bool) -> None:
+    """Call ``fn`` on every item: inline, or (``parallel``) from the calling thread and workers of the shared
+    pool together, each taking the next item when done with its last.
+
+    At most one item per thread is in hand at a time, so memory stays bounded whatever the number of
+    items. The first error stops the others taking new items and is raised once they are done. A helper
+    the pool has not started by the time the items are used up is cancelled, never waited for: a caller
+    that is itself a pool worker cannot deadlock.
+    """
+    helpers = min(len(items), _threads()) - 1 if parallel else 0
+    if helpers <= 0:
+        for item in items:
+            fn(item)
+        return
+    queue = iter(items)
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        for item in queue:  # a list iterator hands each item to one thread only
+            if errors:
+                return
+            try:
+                fn(item)
+            except BaseException as exc:
+                errors.append(exc)
+                return
+
+    pool = executor()
+    futures = [pool.submit(drain) for _ in range(helpers)]
+    drain()
+    for future in futures:
+        if not future.cancel():
+            future.result()
+    if errors:
+        raise errors[0]
+
+
+class _ReadsInto(Protocol):
+    def get_into_sync(self, key: str, buffer: memoryview) -> int | None: ...
+
+
+def _destination(out: np.ndarray[Any, Any], proj: Projection, layout: ChunkLayout) -> memoryview | None:
+    """The bytes of ``out`` that a whole chunk fills exactly, in its stored order; None when it does not."""
+    if not proj.is_complete_chunk or not all(type(s) is slice for s in proj.out_selection):
+        return None
+    dest = out[proj.out_selection]
+    if dest.size == 0 or dest.size != math.prod(layout.spec_for(proj.chunk_coords).shape):
+        return None
+    if not dest.flags.c_contiguous or not dest.flags.writeable:
+        return None
+    return memoryview(dest).cast("B")
+
+
 def read_sync(store: Store, layout: ChunkLayout, projections: Sequence[Projection], out: np.ndarray[Any, Any]) -> None:
-    """Read every projection's chunk into ``out`` through the store's synchronous path."""
+    """Read every projection's chunk into ``out`` through the store's synchronous path.
+
+    A chunk stored as its raw elements whose place in ``out`` is one contiguous block is read straight
+    into it, when the store can (``get_into_sync``, e.g. local files); the others are decoded and copied.
+    """
     if not projections:
         return
-    spec = layout.spec_for(projections[0].chunk_coords)
-    use_pool = len(projections) > 1 and layout.decode_is_heavy and _chunk_nbytes(spec) >= POOL_MIN_CHUNK_BYTES
     get = store.get_sync
-    if not use_pool:
-        for proj in projections:
-            place_chunk(out, proj, get(layout.key_for(proj.chunk_coords)), layout)
-        return
+    into: _ReadsInto | None = store if layout.raw and hasattr(store, "get_into_sync") else None
 
     def one(proj: Projection) -> None:
-        place_chunk(out, proj, get(layout.key_for(proj.chunk_coords)), layout)
+        key = layout.key_for(proj.chunk_coords)
+        if into is not None:
+            dest = _destination(out, proj, layout)
+            if dest is not None:
+                size = into.get_into_sync(key, dest)
+                if size is None:
+                    out[proj.out_selection] = layout.fill_value
+                    return
+                if size == dest.nbytes:
+                    return
+        place_chunk(out, proj, get(key), layout)
 
-    for _ in executor().map(one, projections):
-        pass
+    for_each(one, projections, _big(layout, projections))
+
+
+def _big(layout: ChunkLayout, projections: Sequence[Projection]) -> bool:
+    """True when the chunks are worth working on in several threads at once."""
+    return len(projections) > 1 and _chunk_nbytes(layout.spec_for(projections[0].chunk_coords)) >= POOL_MIN_CHUNK_BYTES
 
 
 def write_sync(
-    store: Store, layout: ChunkLayout, projections: Iterable[Projection], value: Any, write_empty: bool
+    store: Store, layout: ChunkLayout, projections: Sequence[Projection], value: Any, write_empty: bool
 ) -> None:
     """Write ``value`` (an array shaped like the selection, or a scalar) through the synchronous path."""
-    for proj in projections:
+    synchronized = _synchronized(store)
+
+    def one(proj: Projection) -> None:
         key = layout.key_for(proj.chunk_coords)
+        spec = layout.spec_for(proj.chunk_coords)
         if proj.is_complete_chunk:
-            encoded = encode_chunk(merge_chunk(proj, value, None, layout), proj, layout, write_empty)
-            with _stripe(store, key) if _synchronized(store) else nullcontext():
+            encoded = encode_chunk(merge_chunk(proj, value, None, layout, spec), spec, layout, write_empty)
+            with _stripe(store, key) if synchronized else nullcontext():
                 _store_sync(store, key, encoded)
-            continue
+            return
         with _stripe(store, key):
             existing = store.get_sync(key)
-            chunk = merge_chunk(proj, value, existing, layout)
-            encoded = encode_chunk(chunk, proj, layout, write_empty)
+            chunk = merge_chunk(proj, value, existing, layout, spec)
+            encoded = encode_chunk(chunk, spec, layout, write_empty)
             if encoded is None and existing is None:
-                continue
+                return
             _store_sync(store, key, encoded)
 
+    for_each(one, projections, _big(layout, projections))
 
-def _store_sync(store: Store, key: str, encoded: bytes | None) -> None:
+
+def _store_sync(store: Store, key: str, encoded: BytesLike | None) -> None:
     if encoded is None:
         store.delete_sync(key)
     else:
@@ -366,10 +503,11 @@ async def write_async(
 
     async def one(proj: Projection) -> None:
         key = layout.key_for(proj.chunk_coords)
-        nbytes = _chunk_nbytes(layout.spec_for(proj.chunk_coords))
+        spec = layout.spec_for(proj.chunk_coords)
+        nbytes = _chunk_nbytes(spec)
         if proj.is_complete_chunk:
-            chunk = merge_chunk(proj, value, None, layout)
-            encoded = await _run_cpu(layout, functools.partial(encode_chunk, chunk, proj, layout, write_empty), nbytes)
+            chunk = merge_chunk(proj, value, None, layout, spec)
+            encoded = await _run_cpu(layout, functools.partial(encode_chunk, chunk, spec, layout, write_empty), nbytes)
             if not _synchronized(store):
                 await _store_async(store, key, encoded)
                 return
@@ -380,8 +518,8 @@ async def write_async(
                 await _store_async(store, key, encoded)
                 return
             existing = await store.get(key)
-            chunk = await _run_cpu(layout, functools.partial(merge_chunk, proj, value, existing, layout), nbytes)
-            encoded = await _run_cpu(layout, functools.partial(encode_chunk, chunk, proj, layout, write_empty), nbytes)
+            chunk = await _run_cpu(layout, functools.partial(merge_chunk, proj, value, existing, layout, spec), nbytes)
+            encoded = await _run_cpu(layout, functools.partial(encode_chunk, chunk, spec, layout, write_empty), nbytes)
             if encoded is None and existing is None:
                 return
             await _store_async(store, key, encoded)
@@ -392,7 +530,7 @@ async def write_async(
         await asyncio.gather(*(one(p) for p in projections[start : start + BATCH]))
 
 
-async def _store_async(store: Store, key: str, encoded: bytes | None) -> None:
+async def _store_async(store: Store, key: str, encoded: BytesLike | None) -> None:
     if encoded is None:
         await store.delete(key)
     else:

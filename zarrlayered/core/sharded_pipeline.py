@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from zarrlayered.codecs.abc import ChunkSpec
+from zarrlayered.codecs.abc import BytesLike, ChunkSpec
 from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.codecs.sharding import ShardIndex, ShardingCodec
 from zarrlayered.core.chunk_grids import RegularChunkGrid
@@ -393,9 +393,10 @@ async def read_sharded_async(
 
 def _encode_inner(
     layout: ShardedLayout, local: tuple[int, ...], proj: Projection, value: Any, old: Any, write_empty: bool
-) -> tuple[tuple[int, ...], bytes | None]:
-    merged = merge_chunk(proj, value, old, layout.inner)
-    return local, encode_chunk(merged, proj, layout.inner, write_empty)
+) -> tuple[tuple[int, ...], BytesLike | None]:
+    spec = layout.inner.spec_for(proj.chunk_coords)
+    merged = merge_chunk(proj, value, old, layout.inner, spec)
+    return local, encode_chunk(merged, spec, layout.inner, write_empty)
 
 
 def _new_shard(

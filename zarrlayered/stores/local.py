@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import ClassVar, Final
 
 from zarrlayered.errors import UnsafeKeyError
-from zarrlayered.stores.abc import ByteRequest, OffsetByteRequest, RangeByteRequest, SyncStore, validate_prefix
+from zarrlayered.stores.abc import (
+    BufferLike,
+    ByteRequest,
+    OffsetByteRequest,
+    RangeByteRequest,
+    SyncStore,
+    to_bytes,
+    validate_key,
+    validate_prefix,
+)
 
 __all__ = ["TEMP_PREFIX", "LocalStore", "byte_span", "make_temp_file", "parse_root"]
 
@@ -46,6 +55,7 @@ _SYMLINK_ERRNOS: Final = frozenset({errno.ELOOP, errno.EMLINK})
 _SAFE_DIR_CACHE_SIZE: Final = 65536
 _MAX_IO: Final = 1 << 30
 _HAS_PREAD: Final = hasattr(os, "pread")
+_HAS_PREADV: Final = hasattr(os, "preadv")
 
 
 def _read_at(fd: int, start: int, length: int) -> bytes:
@@ -73,7 +83,40 @@ def _read_at(fd: int, start: int, length: int) -> bytes:
     return b"".join(parts)
 
 
-def _write_all(fd: int, value: bytes) -> None:
+def _read_into(fd: int, buffer: memoryview) -> int:
+    """Fill ``buffer`` from the start of the file (fewer bytes at end of file); the number of bytes read."""
+    got = 0
+    total = buffer.nbytes
+    while got < total:
+        part = buffer[got : got + _MAX_IO]
+        if _HAS_PREADV:
+            n = os.preadv(fd, [part], got)
+        else:  # pragma: no cover - Windows
+            data = _read_at(fd, got, part.nbytes)
+            n = len(data)
+            part[:n] = data
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _bytes_view(value: BufferLike) -> bytes | memoryview:
+    """``value`` as bytes, or as a byte view of it when it is a C-contiguous buffer (no copy)."""
+    if type(value) is bytes:
+        return value
+    if not isinstance(value, str):
+        try:
+            view = memoryview(value)
+        except TypeError:
+            pass
+        else:
+            if view.c_contiguous:
+                return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    return to_bytes(value)  # refuses what is not a buffer; copies what is not C-contiguous
+
+
+def _write_all(fd: int, value: bytes | memoryview) -> None:
     view = memoryview(value)
     written = 0
     total = len(view)
@@ -253,6 +296,26 @@ class LocalStore(SyncStore):
         finally:
             os.close(fd)
 
+    def get_into_sync(self, key: str, buffer: memoryview) -> int | None:
+        """Read the value of ``key`` straight into ``buffer`` when it is exactly ``buffer.nbytes`` long.
+
+        Returns the size of the value (``buffer`` holds it only when that equals ``buffer.nbytes``; otherwise
+        its content is unspecified and the caller reads the value as usual), or None when there is none.
+        """
+        self._check_open()
+        fd = self._open_for_read(validate_key(key))
+        if fd is None:
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return None
+            if st.st_size != buffer.nbytes:
+                return st.st_size
+            return _read_into(fd, buffer)
+        finally:
+            os.close(fd)
+
     def _stat(self, key: str) -> os.stat_result | None:
         path = self._path(key)
         try:
@@ -277,7 +340,12 @@ class LocalStore(SyncStore):
         return st.st_size
 
     # -- writing -------------------------------------------------------------------------------
-    def _set_sync(self, key: str, value: bytes) -> None:
+    def set_sync(self, key: str, value: BufferLike) -> None:
+        """Synchronous :meth:`set`; a C-contiguous buffer is written from where it is, without a copy."""
+        self._check_writable(key)
+        self._set_sync(validate_key(key), _bytes_view(value))
+
+    def _set_sync(self, key: str, value: bytes | memoryview) -> None:
         path = self._path(key)
         parent = key.rpartition("/")[0]
         self._check_dir(parent)
