@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import zarrlayered
@@ -385,6 +386,24 @@ def test_process_pool_executor_with_fork() -> None:
     assert [value for _, value, _ in results] == [2 * n for n in range(6)]
     assert all(pid != os.getpid() for pid, _, _ in results)
     assert all(name == "zarrlayered-io" for _, _, name in results)
+
+
+def row_sum(args: tuple[str, int]) -> tuple[int, int]:
+    url, row = args
+    arr = zarrlayered.open_array(url, mode="r")
+    return int(arr[row].sum()), sync(add(row, 0), timeout=10)
+
+
+@pytest.mark.filterwarnings(FORK_WARNING)
+def test_arrays_on_an_async_store_in_forked_pool_workers(tmp_path: Path) -> None:
+    url = f"file://{tmp_path / 'rows.zarr'}"  # an FsspecStore: reads go through the IO loop and worker pool
+    rows = zarrlayered.create_array(url, shape=(4, 10), chunks=(1, 10), dtype="i8")
+    rows[:] = np.arange(40).reshape(4, 10)
+    assert not rows.store.supports_sync
+    ctx = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
+        results = list(pool.map(row_sum, [(url, row) for row in range(4)], timeout=30))
+    assert results == [(int(rows[row].sum()), row) for row in range(4)]
 
 
 # -- threads ----------------------------------------------------------------------------------------------------
