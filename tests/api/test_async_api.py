@@ -270,3 +270,16 @@ def test_reentrant_uses_never_deadlock_from_many_threads() -> None:
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         for future in [pool.submit(reentrant_cases) for _ in range(4)]:
             future.result(timeout=60)
+
+
+async def test_awaited_work_runs_on_the_callers_loop_and_sync_work_on_the_io_loop() -> None:
+    loop = asyncio.get_running_loop()
+    loops: list[asyncio.AbstractEventLoop] = []
+    store = AsyncOnlyStore(MemoryStore(), on_get=lambda key: loops.append(asyncio.get_running_loop()))
+    aarr = await our_api.create_array(store, shape=(8,), chunks=(2,), dtype="u1", fill_value=3)
+    await aarr.setitem(slice(0, 4), np.arange(4, dtype="u1"))
+    assert (await aarr.getitem(slice(None))).tolist() == [0, 1, 2, 3, 3, 3, 3, 3]
+    assert loops and all(used is loop for used in loops)  # no hop to another thread for awaited calls
+    loops.clear()
+    assert zarrlayered.Array(aarr)[::-1].tolist() == [3, 3, 3, 3, 3, 2, 1, 0]
+    assert loops and all(used is zarrlayered.core.sync.get_loop() for used in loops)
