@@ -23,7 +23,7 @@ import math
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import cachetools
 
@@ -87,6 +87,13 @@ class _State:
     misses: int = 0
 
 
+def _open_lru_store_cache(
+    cls: type[LRUStoreCache], store: Store, max_size: int | None, cache: MutableMapping[str, Any] | None
+) -> LRUStoreCache:
+    """Unpickle an :class:`LRUStoreCache`: an empty cache in front of the unpickled store."""
+    return cls(store, max_size, cache=cache)
+
+
 class LRUStoreCache(WrapperStore):
     """A store in front of ``store`` that remembers values, exists answers and listings (LRU, by bytes).
 
@@ -106,6 +113,11 @@ class LRUStoreCache(WrapperStore):
     ----------
     hits, misses
         Reads (``get``, whole or by range) answered from the cache / sent to the store.
+
+    Notes
+    -----
+    Pickled (for Dask workers), a cache carries its store, ``max_size`` and ``cache=`` mapping but none
+    of what it has cached: each process starts with an empty cache of its own.
 
     Examples
     --------
@@ -187,6 +199,17 @@ class LRUStoreCache(WrapperStore):
 
     def _describe(self) -> str:
         return f"{self._store!r}, max_size={self.max_size}"
+
+    def __copy__(self) -> Self:
+        # copy.copy (with_read_only) shares the state; only pickling starts afresh
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(
+        self,
+    ) -> tuple[object, tuple[type[LRUStoreCache], Store, int | None, MutableMapping[str, Any] | None]]:
+        return _open_lru_store_cache, (type(self), self._store, self.max_size, self._state.values)
 
     def close(self) -> None:
         self.invalidate()

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
 from zarrlayered.stores.abc import BufferLike, ByteRequest, Store
 from zarrlayered.stores.wrapper import WrapperStore
@@ -16,6 +16,11 @@ from zarrlayered.stores.wrapper import WrapperStore
 __all__ = ["LoggingStore"]
 
 logger = logging.getLogger("zarrlayered.store")
+
+
+def _open_logging_store(cls: type[LoggingStore], store: Store, log_level: int) -> LoggingStore:
+    """Unpickle a :class:`LoggingStore`: the unpickled store, logged, with counters at zero."""
+    return cls(store, log_level)
 
 
 class LoggingStore(WrapperStore):
@@ -43,6 +48,16 @@ class LoggingStore(WrapperStore):
         self.bytes_read = 0
         self.bytes_written = 0
         self._lock = threading.Lock()
+
+    def __copy__(self) -> Self:
+        # copy.copy (with_read_only) shares the state; only pickling starts afresh
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self) -> tuple[object, tuple[type[LoggingStore], Store, int]]:
+        # Counters stay behind: each process counts its own calls.
+        return _open_logging_store, (type(self), self._store, self.log_level)
 
     def reset_counts(self) -> None:
         """Zero the call and byte counters."""

@@ -32,7 +32,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, Self, runtime_checkable
 
 from numcodecs.compat import ensure_bytes
 
@@ -166,6 +166,11 @@ def _value_bytes(value: object) -> bytes:
 _INEXACT_GETSIZE = frozenset({"ZipStore", "SQLiteStore", "LRUStoreCache", "ConsolidatedMetadataStore"})
 
 
+def _open_mapping_store(cls: type[MappingStore], mapping: Any, read_only: bool, thread_safe: bool) -> MappingStore:
+    """Unpickle a :class:`MappingStore`: a new store over the unpickled mapping."""
+    return cls(mapping, read_only=read_only, thread_safe=thread_safe)
+
+
 class MappingStore(SyncStore):
     """A :class:`~zarrlayered.stores.abc.Store` over any mapping of ``str`` keys to bytes.
 
@@ -185,6 +190,9 @@ class MappingStore(SyncStore):
     -----
     Closing the store does not close the mapping: whoever opened it (a zarr 2 ``ZipStore``, a shelf)
     closes it, as with zarr-python 2.
+
+    A MappingStore pickles as its mapping (and flags), so it pickles when the mapping does: fsspec's
+    ``FSMap`` pickles as its filesystem and root (no data), a ``dict`` as a copy of its values.
 
     Examples
     --------
@@ -223,6 +231,15 @@ class MappingStore(SyncStore):
         self._fn_contains: Callable[[str], bool] | None = (
             mapping.__contains__ if callable(getattr(kind, "__contains__", None)) else None
         )
+
+    def __copy__(self) -> Self:
+        # copy.copy (with_read_only) shares the state; only pickling starts afresh
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self) -> tuple[object, tuple[type[MappingStore], Any, bool, bool]]:
+        return _open_mapping_store, (type(self), self._mapping, self.read_only, self._thread_safe)
 
     def _method(self, name: str) -> Any:
         found = getattr(self._mapping, name, None)

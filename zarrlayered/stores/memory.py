@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from zarrlayered.stores.abc import ByteRequest, SyncStore, apply_byte_range
 
 __all__ = ["MemoryStore"]
+
+
+def _open_memory_store(
+    cls: type[MemoryStore], store_dict: MutableMapping[str, bytes], read_only: bool
+) -> MemoryStore:
+    """Unpickle a :class:`MemoryStore`: a new store over the unpickled copy of its values."""
+    return cls(store_dict, read_only=read_only)
 
 
 class MemoryStore(SyncStore):
@@ -19,6 +26,15 @@ class MemoryStore(SyncStore):
         The mapping to keep values in; a new dict when omitted. Sharing one dict between stores shares data.
     read_only
         Refuse writes and deletes.
+
+    Notes
+    -----
+    A MemoryStore lives in one process. Pickled (for Dask or multiprocessing) it carries a *copy* of its
+    values, as zarr-python 3's does: the copy reads what the store held when it was pickled, and what is
+    written to the copy (in a worker process) is not seen by the original. To share data between
+    processes use a store over a path or URL (:class:`~zarrlayered.stores.LocalStore`,
+    :class:`~zarrlayered.stores.FsspecStore`, a read-only :class:`~zarrlayered.stores.ZipStore`), which
+    pickles as that path and never carries data.
     """
 
     blocking: ClassVar[bool] = False
@@ -45,6 +61,15 @@ class MemoryStore(SyncStore):
 
     def _describe(self) -> str:
         return f"<{len(self._store_dict)} keys at {id(self._store_dict):#x}>"
+
+    def __copy__(self) -> Self:
+        # copy.copy (with_read_only) shares the state; only pickling starts afresh
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self) -> tuple[object, tuple[type[MemoryStore], MutableMapping[str, bytes], bool]]:
+        return _open_memory_store, (type(self), self._store_dict, self.read_only)
 
     def _get_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
         value = self._store_dict.get(key)
