@@ -292,6 +292,11 @@ class RegularChunkGrid(ChunkGrid):
 # rectilinear
 
 
+#: A rectilinear grid may list at most this many chunk edges per axis (run-length pairs expanded): a
+#: run count of 2**60 is refused instead of being expanded.
+MAX_RECTILINEAR_EDGES = 2**22
+
+
 def _parse_rectilinear_axis(value: object, axis: int) -> tuple[int, ...]:
     where = f"chunk_grid.configuration.chunk_shapes[{axis}]"
     if _is_int(value):
@@ -305,6 +310,10 @@ def _parse_rectilinear_axis(value: object, axis: int) -> tuple[int, ...]:
         elif isinstance(item, Sequence) and not isinstance(item, str | bytes) and len(item) == 2:
             length = _parse_chunk_length(item[0], f"{where}[{j}][0] (edge length)")
             count = _parse_chunk_length(item[1], f"{where}[{j}][1] (repeat count)")
+            if len(edges) + count > MAX_RECTILINEAR_EDGES:
+                raise MetadataValidationError(
+                    f"{where} lists more than {MAX_RECTILINEAR_EDGES} chunk edges (a run of {count} at [{j}])"
+                )
             edges.extend([length] * count)
         else:
             raise MetadataValidationError(
@@ -469,6 +478,7 @@ class RectilinearChunkGrid(ChunkGrid):
 
 # ---------------------------------------------------------------------------------------------------
 # registry
+
 
 def _check_chunk_grid(name: str, cls: object) -> type[ChunkGrid]:
     if not isinstance(name, str) or not name:

@@ -21,7 +21,7 @@ from zarrlayered.core.metadata.common import (
 from zarrlayered.core.metadata.consolidated import ConsolidatedMetadata, GroupMetadata, NodeMetadata
 from zarrlayered.core.metadata.v2 import ArrayV2Metadata
 from zarrlayered.core.metadata.v3 import ArrayV3Metadata
-from zarrlayered.errors import MetadataValidationError, NodeNotFoundError
+from zarrlayered.errors import MetadataValidationError, NodeNotFoundError, ZarrlayeredError
 
 __all__ = [
     "METADATA_KEYS",
@@ -84,37 +84,67 @@ def parse_node_metadata(
     """
     if zarr_format not in (None, 2, 3):
         raise MetadataValidationError(f"zarr_format must be 2, 3 or None, got {zarr_format!r}")
-    if zarr_format in (None, 3):
-        zarr_json = _load(documents, ZARR_JSON)
-        if zarr_json is not None:
-            node_type = zarr_json.get("node_type")
-            if node_type == "array":
-                return ArrayV3Metadata.from_dict(zarr_json)
-            if node_type == "group":
-                return GroupMetadata.from_dict(zarr_json)
-            raise MetadataValidationError(
-                f"{ZARR_JSON} field 'node_type' must be 'array' or 'group', got {node_type!r}"
-            )
-    if zarr_format in (None, 2):
-        zattrs = _load(documents, ZATTRS_JSON)
-        zarray = _load(documents, ZARRAY_JSON)
-        if zarray is not None:
-            return ArrayV2Metadata.from_dict(zarray, attributes=zattrs)
-        zgroup = _load(documents, ZGROUP_JSON)
-        if zgroup is not None:
-            group = GroupMetadata.from_dict(zgroup, attributes=zattrs)
-            if group.zarr_format != 2:
+    try:
+        return _parse_node(documents, zarr_format, path)
+    except _Invalid as exc:
+        key = f"{path}/{exc.name}" if path else exc.name
+        raise MetadataValidationError(f"invalid metadata at {key!r}: {exc.error}") from None
+
+
+class _Invalid(Exception):
+    """A document failed to parse; carries its file name so the caller can name the store key."""
+
+    def __init__(self, name: str, error: MetadataValidationError) -> None:
+        super().__init__(name, error)
+        self.name = name
+        self.error = error
+
+
+def _parse_node(documents: Mapping[str, Document], zarr_format: Literal[2, 3] | None, path: str) -> NodeMetadata:
+    name = ZARR_JSON
+    try:
+        if zarr_format in (None, 3):
+            zarr_json = _load(documents, ZARR_JSON)
+            if zarr_json is not None:
+                node_type = zarr_json.get("node_type")
+                if node_type == "array":
+                    return ArrayV3Metadata.from_dict(zarr_json)
+                if node_type == "group":
+                    return GroupMetadata.from_dict(zarr_json)
                 raise MetadataValidationError(
-                    f"{ZGROUP_JSON} field 'zarr_format' must be 2, got {zgroup.get('zarr_format')!r}"
+                    f"{ZARR_JSON} field 'node_type' must be 'array' or 'group', got {node_type!r}"
                 )
-            zmetadata = _load(documents, ZMETADATA_JSON)
-            if zmetadata is not None:
-                return GroupMetadata(
-                    attributes=group.attributes,
-                    zarr_format=2,
-                    consolidated_metadata=ConsolidatedMetadata.from_v2_document(zmetadata),
-                )
-            return group
+        if zarr_format in (None, 2):
+            name = ZATTRS_JSON
+            zattrs = _load(documents, ZATTRS_JSON)
+            name = ZARRAY_JSON
+            zarray = _load(documents, ZARRAY_JSON)
+            if zarray is not None:
+                return ArrayV2Metadata.from_dict(zarray, attributes=zattrs)
+            name = ZGROUP_JSON
+            zgroup = _load(documents, ZGROUP_JSON)
+            if zgroup is not None:
+                group = GroupMetadata.from_dict(zgroup, attributes=zattrs)
+                if group.zarr_format != 2:
+                    raise MetadataValidationError(
+                        f"{ZGROUP_JSON} field 'zarr_format' must be 2, got {zgroup.get('zarr_format')!r}"
+                    )
+                name = ZMETADATA_JSON
+                zmetadata = _load(documents, ZMETADATA_JSON)
+                if zmetadata is not None:
+                    return GroupMetadata(
+                        attributes=group.attributes,
+                        zarr_format=2,
+                        consolidated_metadata=ConsolidatedMetadata.from_v2_document(zmetadata),
+                    )
+                return group
+    except MetadataValidationError as exc:
+        raise _Invalid(name, exc) from None
+    except ZarrlayeredError:  # e.g. UnsafeCodecError keeps its class
+        raise
+    except (TypeError, ValueError, KeyError, OverflowError, RecursionError) as exc:
+        # a parser let through a built-in error on a malformed document: still a MetadataValidationError
+        raise _Invalid(name, MetadataValidationError(f"{name} is malformed: {type(exc).__name__}: {exc}")) from None
     wanted = ", ".join(METADATA_KEYS[zarr_format] if zarr_format else (ZARR_JSON, ZARRAY_JSON, ZGROUP_JSON))
     raise NodeNotFoundError(f"no Zarr array or group at {path!r}: none of {wanted} exists")
 

@@ -28,13 +28,16 @@ if TYPE_CHECKING:
 __all__ = [
     "JSON_INDENT",
     "MAX_ELEMENTS",
+    "MAX_JSON_DEPTH",
     "ZARRAY_JSON",
     "ZARR_JSON",
     "ZATTRS_JSON",
     "ZGROUP_JSON",
     "ZMETADATA_JSON",
     "ArrayMetadata",
+    "check_chunk_nbytes",
     "dumps_json",
+    "json_depth",
     "loads_json",
     "parse_attributes",
     "parse_chunk_shape",
@@ -53,6 +56,30 @@ JSON_INDENT: Final = 2
 #: Arrays and chunks must hold fewer elements than this (the int64 index range).
 MAX_ELEMENTS: Final = 2**63
 
+#: Metadata documents (attributes included) may nest JSON arrays and objects at most this deep; deeper
+#: documents are refused (a MetadataValidationError, never a RecursionError later on).
+MAX_JSON_DEPTH: Final = 256
+
+
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and dicts (0 for a scalar), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if depth > MAX_JSON_DEPTH:
+            break
+        stack.extend((child, depth) for child in children if isinstance(child, dict | list))
+    return deepest
+
 
 def dumps_json(document: Any, *, indent: int | None = JSON_INDENT) -> bytes:
     """Serialise a metadata document exactly as zarr-python 3 does (``indent=2``, NaN allowed, ASCII)."""
@@ -67,9 +94,18 @@ def loads_json(data: bytes | bytearray | memoryview | str | Mapping[str, Any], n
         parsed = json.loads(bytes(data) if not isinstance(data, str) else data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MetadataValidationError(f"{name} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MetadataValidationError(f"{name} nests JSON deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(parsed, dict):
-        raise MetadataValidationError(f"{name} must hold a JSON object, got {parsed!r}")
+        raise MetadataValidationError(f"{name} must hold a JSON object, got {_short(parsed)}")
+    if json_depth(parsed) > MAX_JSON_DEPTH:
+        raise MetadataValidationError(f"{name} nests JSON deeper than {MAX_JSON_DEPTH} levels")
     return parsed
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _is_int(value: object) -> bool:
@@ -104,6 +140,22 @@ def parse_chunk_shape(value: object, doc: str, field: str, ndim: int) -> tuple[i
     if math.prod(chunks) >= MAX_ELEMENTS:
         raise MetadataValidationError(f"{doc} field {field!r} holds 2**63 or more elements, got {list(chunks)!r}")
     return chunks
+
+
+def check_chunk_nbytes(chunk_shape: Sequence[int], dtype: np.dtype[Any], doc: str, field: str) -> None:
+    """Refuse a chunk whose decoded size passes :data:`~zarrlayered.codecs.limits.MAX_CHUNK_NBYTES`.
+
+    Checked when metadata is parsed, so no read or write ever allocates such a chunk (or a decompression
+    buffer of its size).
+    """
+    from zarrlayered.codecs.limits import MAX_CHUNK_NBYTES
+
+    nbytes = math.prod(chunk_shape) * dtype.itemsize
+    if nbytes > MAX_CHUNK_NBYTES:
+        raise MetadataValidationError(
+            f"{doc} field {field!r}: a chunk of shape {list(chunk_shape)!r} and data type {dtype} takes {nbytes} "
+            f"bytes, more than the {MAX_CHUNK_NBYTES} bytes (1 TiB) a chunk may hold"
+        )
 
 
 def parse_attributes(value: object, doc: str) -> dict[str, Any]:

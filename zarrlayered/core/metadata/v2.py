@@ -27,6 +27,7 @@ from zarrlayered.core.metadata.common import (
     ZARRAY_JSON,
     ZATTRS_JSON,
     ArrayMetadata,
+    check_chunk_nbytes,
     dumps_json,
     parse_attributes,
     parse_chunk_shape,
@@ -126,6 +127,7 @@ class ArrayV2Metadata(ArrayMetadata):
             data_type = data_type_from_v2(dtype, find_object_codec_id(filters, compressor))
         except MetadataValidationError as exc:
             raise MetadataValidationError(f"{DOC} field 'dtype' is invalid: {exc}") from None
+        check_chunk_nbytes(chunks, dtype, DOC, "chunks")
         try:
             fill = None if self.fill_value is None else data_type.cast_fill_value(self.fill_value)
         except InvalidFillValueError as exc:

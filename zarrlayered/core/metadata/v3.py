@@ -12,7 +12,7 @@ from zarrlayered.codecs.abc import BaseCodec, ChunkSpec
 from zarrlayered.codecs.bytes import BytesCodec
 from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.codecs.registry import parse_codecs_v3
-from zarrlayered.core.chunk_grids import ChunkGrid, RegularChunkGrid, parse_chunk_grid
+from zarrlayered.core.chunk_grids import ChunkGrid, RectilinearChunkGrid, RegularChunkGrid, parse_chunk_grid
 from zarrlayered.core.chunk_key_encodings import (
     ChunkKeyEncoding,
     DefaultChunkKeyEncoding,
@@ -23,6 +23,7 @@ from zarrlayered.core.metadata.common import (
     MAX_ELEMENTS,
     ZARR_JSON,
     ArrayMetadata,
+    check_chunk_nbytes,
     dumps_json,
     parse_attributes,
     parse_shape,
@@ -185,6 +186,11 @@ class ArrayV3Metadata(ArrayMetadata):
             raise MetadataValidationError(
                 f"{DOC} field 'chunk_grid' chunk shape holds 2**63 or more elements, got {list(grid.chunk_shape)!r}"
             )
+        if isinstance(grid, RegularChunkGrid):
+            check_chunk_nbytes(grid.chunk_shape, data_type.numpy_dtype, DOC, "chunk_grid")
+        elif isinstance(grid, RectilinearChunkGrid):
+            largest = tuple(max(edges) for edges in grid.chunk_shapes)
+            check_chunk_nbytes(largest, data_type.numpy_dtype, DOC, "chunk_grid")
         try:
             encoding = parse_chunk_key_encoding(self.chunk_key_encoding)
         except MetadataValidationError as exc:
