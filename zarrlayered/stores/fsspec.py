@@ -154,6 +154,22 @@ def _protocols(fs: AbstractFileSystem) -> tuple[str, ...]:
     return (protocol,) if isinstance(protocol, str) else tuple(protocol)
 
 
+def serves_async(fs: AbstractFileSystem) -> bool:
+    """True when the store drives ``fs`` through its coroutines (``_cat_file``, ...).
+
+    A caching wrapper hands the attributes it does not define to the filesystem it wraps, so fsspec's
+    ``blockcache`` over s3fs looks async while its coroutines would be s3fs's, bypassing the cache: a
+    wrapper is async only when it defines ``_cat_file`` itself (``simplecache``/``filecache`` do), else
+    its blocking methods, which read through the cache, are used.
+    """
+    if not getattr(fs, "async_impl", False):
+        return False
+    inner = getattr(fs, "fs", None)
+    if isinstance(inner, AbstractFileSystem) and inner is not fs:
+        return hasattr(type(fs), "_cat_file")
+    return True
+
+
 def filesystem_is_read_only(fs: AbstractFileSystem) -> bool:
     """True when ``fs`` cannot write: HTTP, tar, a zip archive opened for reading, or a wrapper of one."""
     protocols = _protocols(fs)
@@ -335,7 +351,7 @@ class FsspecStore(Store):
         self._fs = fs
         self._root = _normalize_root(fs, path)
         self._base = self._root if self._root.endswith("/") or not self._root else f"{self._root}/"
-        self._async = bool(getattr(fs, "async_impl", False))
+        self._async = serves_async(fs)
         self._init_loop_cache()
 
     def _init_loop_cache(self) -> None:
@@ -444,6 +460,10 @@ class FsspecStore(Store):
         }
         logger.debug("new %s instance for loop %#x", type(self._fs).__name__, id(loop))
         fs: AbstractFileSystem = type(self._fs)(*self._fs.storage_args, **options)
+        if isinstance(getattr(fs, "retries", None), int):
+            # s3fs retries some failures itself (5 times); the store retries every transient failure
+            # (config store.retries), so one policy, configurable, decides how often a request is tried.
+            fs.retries = 1
         return fs
 
     def _prune_closed_loops(self) -> None:
@@ -578,11 +598,12 @@ class FsspecStore(Store):
         try:
             try:
                 data = await self._fs_call("cat_file", path, start=start, end=end, **extra)
-            except (ValueError, NotImplementedError, OSError) as exc:
+            except (ValueError, NotImplementedError, OSError, AttributeError) as exc:
                 if start is None or start >= 0 or isinstance(exc, _MISSING) or is_transient(exc):
                     raise
                 # A filesystem without suffix reads (seeking to a negative offset fails with EINVAL, or it
-                # refuses a negative start): find the size, then read the tail.
+                # refuses a negative start; fsspec's blockcache over a fully cached file has no size): find
+                # the size, then read the tail.
                 info = await self._info_once(key)
                 if info is None:
                     return None
