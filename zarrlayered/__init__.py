@@ -39,6 +39,7 @@ from zarrlayered.api import (
     zeros_like,
 )
 from zarrlayered.array import Array
+from zarrlayered.compat.dask import from_dask, to_dask
 from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.config import config
 from zarrlayered.core.group import AsyncGroup
@@ -67,6 +68,7 @@ __all__ = [
     "empty_like",
     "errors",
     "from_array",
+    "from_dask",
     "full",
     "full_like",
     "group",
@@ -85,6 +87,7 @@ __all__ = [
     "set_log_level",
     "storage",
     "sync",
+    "to_dask",
     "tree",
     "zeros",
     "zeros_like",
