@@ -78,6 +78,8 @@ _TRANSIENT_ERRNOS = frozenset(
     }
 )
 T = TypeVar("T")
+#: The options that bind a per-loop copy of an async filesystem to its loop.
+_LOOP_OPTIONS = ("asynchronous", "loop", "skip_instance_cache", "use_listings_cache")
 #: Tasks closing sessions on a running loop, kept referenced until they finish.
 _closing_tasks: set[asyncio.Task[Any]] = set()
 
@@ -458,6 +460,12 @@ class FsspecStore(Store):
             # Listings are not cached: copies on other loops (and other processes) write too.
             "use_listings_cache": False,
         }
+        if "target_protocol" in options:
+            # A caching wrapper (simplecache::s3://...) makes its target from target_options: the target's
+            # sessions must be bound to this loop too, not shared with the blocking instance.
+            target = {key: value for key, value in options.items() if key != "target_options"}
+            options["target_options"] = {**(options.get("target_options") or {}),
+                                         **{key: target[key] for key in _LOOP_OPTIONS}}
         logger.debug("new %s instance for loop %#x", type(self._fs).__name__, id(loop))
         fs: AbstractFileSystem = type(self._fs)(*self._fs.storage_args, **options)
         if isinstance(getattr(fs, "retries", None), int):
