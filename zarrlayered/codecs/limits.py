@@ -27,6 +27,7 @@ __all__ = [
     "MAX_CHUNK_NBYTES",
     "MAX_VARIABLE_CHUNK_NBYTES",
     "bounded_decompress",
+    "check_vlen_items",
     "chunk_nbytes_bound",
     "max_encoded_nbytes",
     "zstd_frame_content_size",
@@ -184,6 +185,21 @@ def _lz4(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> An
     if claimed < 0 or claimed > limit:
         raise _too_big("lz4", claimed, limit)
     return codec.decode(data)
+
+
+def check_vlen_items(codec_id: str, data: Any, expected: int) -> None:
+    """Refuse a numcodecs variable-length chunk (VLenUTF8/VLenBytes/VLenArray layout) whose item count is wrong.
+
+    The layout starts with the number of items as a little-endian uint32; numcodecs allocates that many
+    items before reading them, so a corrupt count is caught here first.
+    """
+    buffer: Any = np.ascontiguousarray(data) if isinstance(data, np.ndarray) else data
+    view = memoryview(buffer).cast("B")
+    if view.nbytes < 4:
+        raise CorruptChunkError(f"codec {codec_id!r}: {view.nbytes} bytes are too short for the item count")
+    count = int.from_bytes(view[:4], "little")
+    if count != expected:
+        raise CorruptChunkError(f"codec {codec_id!r}: the chunk says it holds {count} items, it must hold {expected}")
 
 
 def bounded_decompress(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int | None) -> Any:

@@ -26,7 +26,7 @@ from zarrlayered.codecs.abc import (
     check_fields,
     parse_named_configuration,
 )
-from zarrlayered.codecs.limits import bounded_decompress, chunk_nbytes_bound, max_encoded_nbytes
+from zarrlayered.codecs.limits import bounded_decompress, check_vlen_items, chunk_nbytes_bound, max_encoded_nbytes
 from zarrlayered.core.config import allow_pickle
 from zarrlayered.errors import MetadataValidationError, UnsafeCodecError
 
@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger("zarrlayered.codec")
+
+#: numcodecs object codecs whose chunks start with their item count (checked before numcodecs allocates).
+_VLEN_CODECS: Final = (numcodecs.VLenUTF8, numcodecs.VLenBytes, numcodecs.VLenArray)
 
 #: numcodecs codec ids whose decoding can execute code taken from the data.
 UNSAFE_CODEC_IDS: Final = frozenset({"pickle"})
@@ -235,6 +238,8 @@ class V2Codec(ArrayBytesCodec):
             limit = max_encoded_nbytes(8 * limit)
         decoded: Any = data if self.compressor is None else numcodec_decode(self.compressor, data, limit)
         for f in reversed(self.filters or ()):
+            if isinstance(f, _VLEN_CODECS):
+                check_vlen_items(f.codec_id, decoded, spec.size)
             decoded = numcodec_decode(f, decoded)
         array: np.ndarray[Any, Any] = ensure_ndarray_like(decoded)
         if spec.dtype.kind in "OT":

@@ -28,6 +28,7 @@ from zarrlayered.codecs.abc import (
     ChunkSpec,
     parse_named_configuration,
 )
+from zarrlayered.codecs.limits import check_vlen_items
 from zarrlayered.codecs.numcodecs_adapter import check_codec_allowed, codec_config, numcodec_decode, parse_v2_codec
 from zarrlayered.errors import CorruptChunkError, MetadataValidationError
 
@@ -188,6 +189,8 @@ class NumcodecsArrayBytesCodec(NumcodecsCodec, ArrayBytesCodec):
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decode and shape the result like ``spec``."""
+        if self.codec_id in ("vlen-utf8", "vlen-bytes", "vlen-array"):
+            check_vlen_items(self.codec_name, data, spec.size)
         out = np.asarray(numcodec_decode(self.numcodec, data if isinstance(data, bytes) else bytes(data)))
         out = out.reshape(spec.shape)
         return out if out.dtype == spec.dtype else out.astype(spec.dtype)

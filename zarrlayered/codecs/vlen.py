@@ -20,6 +20,7 @@ from zarrlayered.codecs.abc import (
     check_fields,
     parse_named_configuration,
 )
+from zarrlayered.codecs.limits import check_vlen_items
 from zarrlayered.errors import MetadataValidationError
 
 __all__ = ["VLenBytesCodec", "VLenUTF8Codec"]
@@ -64,6 +65,7 @@ class VLenUTF8Codec(ArrayBytesCodec):
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """The strings, shaped like the chunk, as ``spec.dtype`` (object or StringDType)."""
+        check_vlen_items("vlen-utf8", data, spec.size)
         decoded: np.ndarray[Any, Any] = _VLEN_UTF8.decode(data).reshape(spec.shape)
         if spec.dtype.kind != "O":
             decoded = decoded.astype(spec.dtype)
@@ -98,5 +100,6 @@ class VLenBytesCodec(ArrayBytesCodec):
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """The byte strings as an object array shaped like the chunk."""
+        check_vlen_items("vlen-bytes", data, spec.size)
         decoded: np.ndarray[Any, Any] = _VLEN_BYTES.decode(data).reshape(spec.shape)
         return decoded
