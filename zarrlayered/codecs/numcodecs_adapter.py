@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Final, Self
 
 import numcodecs
 import numcodecs.abc
+import numcodecs.checksum32
 import numpy as np
 from numcodecs.compat import ensure_contiguous_ndarray, ensure_ndarray_like
 
@@ -28,7 +29,7 @@ from zarrlayered.codecs.abc import (
 )
 from zarrlayered.codecs.limits import bounded_decompress, check_vlen_items, chunk_nbytes_bound, max_encoded_nbytes
 from zarrlayered.core.config import allow_pickle
-from zarrlayered.errors import MetadataValidationError, UnsafeCodecError
+from zarrlayered.errors import ChecksumError, MetadataValidationError, UnsafeCodecError
 
 __all__ = [
     "UNSAFE_CODEC_IDS",
@@ -43,6 +44,9 @@ logger = logging.getLogger("zarrlayered.codec")
 
 #: numcodecs object codecs whose chunks start with their item count (checked before numcodecs allocates).
 _VLEN_CODECS: Final = (numcodecs.VLenUTF8, numcodecs.VLenBytes, numcodecs.VLenArray)
+
+#: numcodecs checksum codecs: a mismatch is a ChecksumError.
+_CHECKSUM_CODECS: Final = (numcodecs.checksum32.Checksum32, numcodecs.Fletcher32)
 
 #: numcodecs codec ids whose decoding can execute code taken from the data.
 UNSAFE_CODEC_IDS: Final = frozenset({"pickle"})
@@ -125,6 +129,11 @@ def numcodec_decode(codec: numcodecs.abc.Codec, data: Any, max_nbytes: int | Non
     if _is_unsafe(getattr(codec, "codec_id", None), codec):
         check_codec_allowed(getattr(codec, "codec_id", None), codec)
         return pickle.loads(ensure_contiguous_ndarray(data))  # opted in through config
+    if isinstance(codec, _CHECKSUM_CODECS):
+        try:
+            return codec.decode(data)
+        except (RuntimeError, ValueError) as exc:  # numcodecs reports a mismatch as a RuntimeError
+            raise ChecksumError(f"codec {codec.codec_id!r}: {exc}; the chunk is corrupt") from exc
     if max_nbytes is not None and isinstance(data, bytes | memoryview):
         return bounded_decompress(codec, data, max_nbytes)
     return codec.decode(data)
