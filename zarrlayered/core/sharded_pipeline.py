@@ -28,7 +28,6 @@ Concurrency
 from __future__ import annotations
 
 import asyncio
-import bisect
 import functools
 import math
 import threading
@@ -44,6 +43,7 @@ import numpy as np
 from zarrlayered.codecs.abc import BytesLike, ChunkSpec
 from zarrlayered.codecs.chain import CodecChain
 from zarrlayered.codecs.sharding import ShardIndex, ShardingCodec
+from zarrlayered.codecs.sharding_index import MAX_UINT64
 from zarrlayered.core.chunk_grids import RegularChunkGrid
 from zarrlayered.core.codec_pipeline import (
     POOL_MIN_CHUNK_BYTES,
@@ -53,6 +53,7 @@ from zarrlayered.core.codec_pipeline import (
     _stripe,
     _stripe_locks,
     encode_chunk,
+    for_each,
     merge_chunk,
     place_chunk,
 )
@@ -136,12 +137,15 @@ class ShardedLayout:
         local = tuple(c % n for c, n in zip(inner_coords, self.chunks_per_shard, strict=True))
         return shard, local
 
-    def group(self, projections: Iterable[Projection]) -> dict[tuple[int, ...], ShardWork]:
-        """Projections grouped by shard, each with its inner chunk's local coordinates."""
+    def group(self, projections: Sequence[Projection]) -> dict[tuple[int, ...], ShardWork]:
+        """Projections grouped by shard, each with its inner chunk's local coordinates (computed with numpy)."""
+        ndim = len(self.chunks_per_shard)
+        coords = np.array([p.chunk_coords for p in projections], dtype=np.int64).reshape(len(projections), ndim)
+        shards, local = np.divmod(coords, np.array(self.chunks_per_shard, dtype=np.int64))
         groups: dict[tuple[int, ...], ShardWork] = defaultdict(list)
-        for proj in projections:
-            shard, local = self.shard_of(proj.chunk_coords)
-            groups[shard].append((local, proj))
+        places = zip(map(tuple, shards.tolist()), map(tuple, local.tolist()), projections, strict=True)
+        for shard, where, proj in places:
+            groups[shard].append((where, proj))
         return groups
 
     def inner_chunks_in_array(self, shard: tuple[int, ...]) -> int:
@@ -191,22 +195,35 @@ def _inner_chunk_name(outer: ChunkLayout, chunks_per_shard: tuple[int, ...], coo
 
 def coalesce(ranges: Sequence[tuple[int, int]], gap: int = COALESCE_GAP) -> list[tuple[int, int]]:
     """Merge sorted ``(start, end)`` byte ranges that are closer than ``gap`` bytes."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(ranges):
-        if merged and start - merged[-1][1] <= gap:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
+    pairs = np.array(ranges, dtype=np.int64).reshape(len(ranges), 2)
+    starts, ends = _coalesce(pairs[:, 0], pairs[:, 1], gap)
+    return list(zip(starts.tolist(), ends.tolist(), strict=True))
+
+
+def _coalesce(
+    starts: np.ndarray[Any, Any], ends: np.ndarray[Any, Any], gap: int
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """:func:`coalesce` of ranges given as arrays of starts and ends: the starts and ends of the merged runs."""
+    if not len(starts):
+        return starts, ends
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)  # the end of the run so far
+    first = np.concatenate(([0], np.flatnonzero(starts[1:] - reach[:-1] > gap) + 1))
+    return starts[first], np.maximum.reduceat(ends, first)
 
 
 @dataclass(frozen=True)
 class _Fetch:
-    """What to fetch of one shard: the coalesced byte ranges, and where each wanted inner chunk is."""
+    """What to fetch of one shard: the coalesced byte runs, and where each wanted inner chunk is."""
 
     key: str
     spans: list[tuple[int, int]]
-    located: list[tuple[Projection, tuple[int, int] | None]]
+    projections: list[Projection]
+    #: Per wanted inner chunk: the run that holds it (-1: not stored), its offset in that run and its length.
+    run: list[int]
+    begin: list[int]
+    length: list[int]
 
     @property
     def nbytes(self) -> int:
@@ -227,17 +244,10 @@ class _Fetch:
                     f"were asked for, {len(blob)} came back"
                 )
             views.append(memoryview(blob))
-        starts = [start for start, _ in self.spans]
-        pieces: list[Piece] = []
-        for proj, where in self.located:
-            if where is None:
-                pieces.append((proj, None))
-                continue
-            offset, length = where
-            i = bisect.bisect_right(starts, offset) - 1
-            begin = offset - starts[i]
-            pieces.append((proj, views[i][begin : begin + length]))
-        return pieces
+        return [
+            (proj, None if run < 0 else views[run][begin : begin + length])
+            for proj, run, begin, length in zip(self.projections, self.run, self.begin, self.length, strict=True)
+        ]
 
 
 def _plan_fetch(layout: ShardedLayout, key: str, raw_index: bytes, wanted: ShardWork) -> _Fetch:
@@ -245,9 +255,23 @@ def _plan_fetch(layout: ShardedLayout, key: str, raw_index: bytes, wanted: Shard
         index = layout.decode_index(raw_index)
     except CorruptChunkError as exc:  # name the shard
         raise exc.at_key(key) from exc.__cause__
-    located = [(proj, index.get(local)) for local, proj in wanted]
-    spans = coalesce([(off, off + length) for _, loc in located if loc is not None for off, length in [loc]])
-    return _Fetch(key, spans, located)
+    local = np.array([where for where, _ in wanted], dtype=np.intp).reshape(len(wanted), -1)
+    entries = index.offsets_and_lengths[tuple(local.T)]
+    stored = ~((entries[:, 0] == MAX_UINT64) & (entries[:, 1] == MAX_UINT64))
+    # decode_index checked that offset + length fits in 64 bits; int64 holds any real shard's offsets
+    offsets = np.where(stored, entries[:, 0], 0).astype(np.int64)
+    lengths = np.where(stored, entries[:, 1], 0).astype(np.int64)
+    starts, ends = _coalesce(offsets[stored], offsets[stored] + lengths[stored], COALESCE_GAP)
+    run = np.searchsorted(starts, offsets, side="right") - 1
+    begin = offsets - starts[np.maximum(run, 0)] if len(starts) else offsets
+    return _Fetch(
+        key,
+        list(zip(starts.tolist(), ends.tolist(), strict=True)),
+        [proj for _, proj in wanted],
+        np.where(stored, run, -1).tolist(),
+        begin.tolist(),
+        lengths.tolist(),
+    )
 
 
 def _missing(wanted: ShardWork) -> list[Piece]:
@@ -266,7 +290,7 @@ def _fetch_sync(store: Store, layout: ShardedLayout, shard: tuple[int, ...], wan
     return plan.pieces([store.get_sync(k, rng) for k, rng in plan.requests()])
 
 
-def _place_piece(out: np.ndarray[Any, Any], pieces: list[Piece | None], i: int, inner: ChunkLayout) -> None:
+def _place_piece(out: np.ndarray[Any, Any], pieces: list[Piece | None], inner: ChunkLayout, i: int) -> None:
     """Decode ``pieces[i]`` into ``out`` and drop it from the list.
 
     Pool jobs take the list and an index rather than the piece itself: a worker thread keeps its last
@@ -280,17 +304,16 @@ def _place_piece(out: np.ndarray[Any, Any], pieces: list[Piece | None], i: int, 
 
 
 def _read_shard_sync(
-    store: Store, layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork, out: np.ndarray[Any, Any]
+    store: Store,
+    layout: ShardedLayout,
+    shard: tuple[int, ...],
+    wanted: ShardWork,
+    out: np.ndarray[Any, Any],
+    parallel: bool,
 ) -> None:
     pieces: list[Piece | None] = list(_fetch_sync(store, layout, shard, wanted))
     inner = layout.inner
-    if layout.decode_in_pool(len(pieces)):
-        pool = executor()
-        for future in [pool.submit(_place_piece, out, pieces, i, inner) for i in range(len(pieces))]:
-            future.result()
-    else:
-        for i in range(len(pieces)):
-            _place_piece(out, pieces, i, inner)
+    for_each(functools.partial(_place_piece, out, pieces, inner), range(len(pieces)), parallel)
 
 
 def read_sharded_sync(
@@ -299,11 +322,12 @@ def read_sharded_sync(
     """Read the inner chunks of ``projections`` into ``out`` through the store's synchronous path.
 
     Shards are read one after the other (the fetched bytes of one are released before the next is
-    fetched); the inner chunks of a shard are decoded in the shared worker pool when their codecs are
-    costly and they are big enough to be worth it.
+    fetched); the inner chunks of a shard are decoded by several threads at once (:func:`for_each`) when
+    their codecs are costly and they are big enough to be worth it.
     """
+    parallel = layout.decode_in_pool(len(projections))
     for shard, wanted in layout.group(projections).items():
-        _read_shard_sync(store, layout, shard, wanted, out)
+        _read_shard_sync(store, layout, shard, wanted, out, parallel)
 
 
 class _ByteBudget:
@@ -378,11 +402,11 @@ async def read_sharded_async(
             if layout.decode_in_pool(len(pieces)):
                 pool = executor()
                 await asyncio.gather(
-                    *(loop.run_in_executor(pool, _place_piece, out, pieces, i, inner) for i in range(len(pieces)))
+                    *(loop.run_in_executor(pool, _place_piece, out, pieces, inner, i) for i in range(len(pieces)))
                 )
             else:
                 for i in range(len(pieces)):
-                    _place_piece(out, pieces, i, inner)
+                    _place_piece(out, pieces, inner, i)
 
     groups = layout.group(projections)
     await _bounded((one_shard(shard, wanted) for shard, wanted in groups.items()), concurrency())
@@ -464,7 +488,7 @@ def _whole(layout: ShardedLayout, shard: tuple[int, ...], wanted: ShardWork) -> 
 
 
 def write_sharded_sync(
-    store: Store, layout: ShardedLayout, projections: Iterable[Projection], value: Any, write_empty: bool
+    store: Store, layout: ShardedLayout, projections: Sequence[Projection], value: Any, write_empty: bool
 ) -> None:
     """Write ``value`` into the inner chunks of ``projections`` through the synchronous path."""
     for shard, wanted in layout.group(projections).items():
@@ -487,7 +511,7 @@ def _put_sync(store: Store, key: str, data: bytes | None, existing: bytes | None
 
 
 async def write_sharded_async(
-    store: Store, layout: ShardedLayout, projections: Iterable[Projection], value: Any, write_empty: bool
+    store: Store, layout: ShardedLayout, projections: Sequence[Projection], value: Any, write_empty: bool
 ) -> None:
     """Write ``value`` into the inner chunks of ``projections``, shards concurrently (each in the worker pool)."""
     loop = asyncio.get_running_loop()
