@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Mapping
@@ -89,9 +90,7 @@ def make_store(
         factory = get_store_factory(scheme)
         if factory is not None:
             return factory(store_like, mode, storage_options)
-        from zarrlayered.stores.fsspec import FsspecStore
-
-        return FsspecStore.from_url(store_like, storage_options=storage_options, read_only=read_only)
+        return _fsspec_store(store_like, storage_options, read_only)
     if isinstance(store_like, str | os.PathLike):
         path = Path(store_like)
         if path.suffix.lower() == ".zip":
@@ -107,6 +106,38 @@ def make_store(
         "store must be a Store, a path, a URL, a mapping of str to bytes or None, "
         f"got {type(store_like).__name__}: {store_like!r}"
     )
+
+
+def _fsspec_store(url: str, storage_options: Mapping[str, Any] | None, read_only: bool) -> Store:
+    """An FsspecStore for ``url``; a protocol whose package is missing is an ImportError naming it."""
+    from zarrlayered.stores.fsspec import FsspecStore
+
+    try:
+        return FsspecStore.from_url(url, storage_options=storage_options, read_only=read_only)
+    except ImportError as exc:
+        missing = _missing_package(url)
+        if missing is None:
+            raise
+        protocol, package = missing
+        raise ImportError(
+            f"opening {url!r} needs the {package!r} package, which implements fsspec's {protocol!r} protocol "
+            f"and is not installed; install {package} ({exc})",
+            name=package,
+        ) from exc
+
+
+def _missing_package(url: str) -> tuple[str, str] | None:
+    """``(protocol, package)`` for the first protocol of a (chained) URL whose package cannot be imported."""
+    from fsspec.registry import known_implementations, registry
+
+    for part in url.split("::"):
+        protocol = _scheme(part) or part.split("://", 1)[0]
+        if protocol in registry or protocol not in known_implementations:
+            continue
+        package = str(known_implementations[protocol]["class"]).split(".", 1)[0]
+        if importlib.util.find_spec(package) is None:
+            return protocol, package
+    return None
 
 
 def _is_fsmap(obj: object) -> bool:
