@@ -22,8 +22,9 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Sequence
-from contextlib import nullcontext
+import weakref
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol
@@ -338,6 +339,37 @@ def _stripe(store: Store, key: str) -> ChunkLock:
     return _stripe_locks[int.from_bytes(digest, "little") % _STRIPES]
 
 
+#: Per event loop, an asyncio lock per stripe: tasks of one loop queue there (no polling), and only the
+#: task at the head polls the stripe's thread lock, which other threads and loops share.
+_stripe_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+_stripe_gates_guard = threading.Lock()
+_STRIPE_INDEX = {id(lock): i for i, lock in enumerate(_stripe_locks)}
+
+
+@asynccontextmanager
+async def _holding_async(lock: ChunkLock) -> AsyncIterator[None]:
+    """Hold ``lock`` (a stripe, or a synchronizer's lock, which is polled directly) from async code."""
+    stripe = _STRIPE_INDEX.get(id(lock))
+    gate: asyncio.Lock | None = None
+    if stripe is not None:
+        loop = asyncio.get_running_loop()
+        gates = _stripe_gates.get(loop)
+        if gates is None:
+            with _stripe_gates_guard:
+                gates = _stripe_gates.setdefault(loop, {})
+        gate = gates.get(stripe)
+        if gate is None:
+            gate = gates.setdefault(stripe, asyncio.Lock())  # only this loop's thread uses its gates
+    async with gate if gate is not None else nullcontext():
+        await _acquire_async(lock)
+        try:
+            yield
+        finally:
+            lock.release()
+
+
 async def _acquire_async(lock: ChunkLock) -> None:
     delay = 0.0005
     while not lock.acquire(blocking=False):
@@ -511,9 +543,7 @@ async def write_async(
             if not _synchronized(store):
                 await _store_async(store, key, encoded)
                 return
-        lock = _stripe(store, key)
-        await _acquire_async(lock)
-        try:
+        async with _holding_async(_stripe(store, key)):
             if proj.is_complete_chunk:
                 await _store_async(store, key, encoded)
                 return
@@ -523,8 +553,6 @@ async def write_async(
             if encoded is None and existing is None:
                 return
             await _store_async(store, key, encoded)
-        finally:
-            lock.release()
 
     for start in range(0, len(projections), BATCH):
         await asyncio.gather(*(one(p) for p in projections[start : start + BATCH]))

@@ -42,6 +42,7 @@ read it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any, Final
 
@@ -121,11 +122,16 @@ def async_mode() -> str:
     return parse_async_mode(config.get("async.mode"))
 
 
+@functools.cache
+def _default_workers() -> int:
+    return max(4, min(32, (os.cpu_count() or 1) + 4))  # os.cpu_count() is slow: asked once
+
+
 def max_workers() -> int:
     """The size of the shared worker pool: ``threading.max_workers``, or a default fitted to the machine."""
     configured = config.get("threading.max_workers")
     if configured is None:
-        return max(4, min(32, (os.cpu_count() or 1) + 4))
+        return _default_workers()
     return _positive_int("threading.max_workers", configured)
 
 
