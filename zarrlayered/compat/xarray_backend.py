@@ -341,7 +341,8 @@ class ZarrlayeredBackendEntrypoint(BackendEntrypoint):
     """
 
     description = "Open Zarr V2 and V3 stores (.zarr) with zarrlayered"
-    url = "https://github.com/zarrlayered/zarrlayered#xarray"
+    #: No hosted documentation yet: the README's xarray section describes the engine.
+    url = ""
     open_dataset_parameters: ClassVar[tuple[str, ...]] = _OPEN_PARAMETERS
     supports_groups: ClassVar[bool] = True
 
