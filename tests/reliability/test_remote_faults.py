@@ -20,6 +20,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +117,9 @@ def test_reads_retry_a_bounded_number_of_times_then_raise_an_oserror(
     error = info.value
     assert isinstance(error, FsspecStoreError) and "after 3 attempts" in str(error)
     assert type(error.__cause__).__module__.split(".")[0] in {"botocore", "aiohttp"}
-    assert len(_retry_records(caplog)) == 2  # store.retries
+    records = [r.getMessage() for r in _retry_records(caplog)]
+    # store.retries = 2, waiting store.retry_backoff, then twice as long
+    assert len(records) == 2 and "retry 1 of 2 in 0.01 s" in records[0] and "retry 2 of 2 in 0.02 s" in records[1]
     # one connection per attempt (aiohttp may open a second one when the first is closed on it)
     assert 3 <= remote.proxy.connections - before <= 6
 
@@ -245,3 +250,20 @@ def test_slow_answers_within_the_limit_are_waited_for(remote: Remote) -> None:
     remote.proxy.close_connections()
     with config.set({"async.timeout": 0.5}), pytest.raises(TimeoutError):
         arr[:]
+
+
+# -- the settings -------------------------------------------------------------------------------------------
+def test_retry_settings_are_validated_and_read_from_the_environment() -> None:
+    from zarrlayered.core import config as config_module
+
+    assert config_module.retry_delays() == (0.1, 0.2, 0.4)  # the defaults: 3 retries from 0.1 s
+    with config.set({"store.retries": 6, "store.retry_backoff": 1, "store.retry_backoff_max": 5}):
+        assert config_module.retry_delays() == (1.0, 2.0, 4.0, 5.0, 5.0, 5.0)
+    for key, bad in [("store.retries", -1), ("store.retries", 1.5), ("store.retry_backoff", "soon")]:
+        with config.set({key: bad}), pytest.raises(ValueError, match=key.replace(".", r"\.")):
+            config_module.retry_delays()
+    # from the environment, in a fresh interpreter (the settings are read at import)
+    env = {**os.environ, "ZARRLAYERED_STORE__RETRIES": "1", "ZARRLAYERED_STORE__RETRY_BACKOFF": "0.5"}
+    code = "from zarrlayered.core.config import retry_delays; print(retry_delays())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "(0.5,)"
