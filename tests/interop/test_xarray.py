@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import shutil
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -369,3 +370,13 @@ def test_group_argument_naming_an_array_is_refused(tmp_path: Path) -> None:
     root = zarrlayered.open_group(path, mode="r")
     with xr.open_dataset(root, engine="zarrlayered") as ours, xr.open_dataset(path, engine="zarr") as theirs:
         xr.testing.assert_identical(theirs, ours)
+
+
+def test_zip_archive_of_a_store(tmp_path: Path) -> None:
+    """A store zipped after ``to_zarr`` opens through zarrlayered's ZipStore (a path ending in ``.zip``)."""
+    path = write(tmp_path / "data.zarr", 2, True)
+    archive = shutil.make_archive(str(tmp_path / "data.zarr"), "zip", root_dir=path)
+    with xr.open_dataset(path, engine="zarr", chunks={}) as theirs, \
+            xr.open_dataset(archive, engine="zarrlayered", chunks={}) as ours:
+        assert_same_dataset(theirs, ours)
+        xr.testing.assert_identical(theirs.load(), ours.load())
