@@ -122,7 +122,9 @@ PATHS = [("memory", "sync"), ("memory", "async"), ("local", "sync")]
 @pytest.mark.parametrize("compressed", [False, True], ids=["raw", "zstd"])
 @pytest.mark.parametrize(("where", "path"), PATHS)
 @pytest.mark.parametrize("case", list(READS))
-def test_reads_fetch_each_touched_chunk_once(case: str, where: str, path: str, compressed: bool, tmp_path: Path) -> None:
+def test_reads_fetch_each_touched_chunk_once(
+    case: str, where: str, path: str, compressed: bool, tmp_path: Path
+) -> None:
     arr, store = _plain(where, tmp_path, compressed)
     kind, selection, expected, touched = READS[case]
     np.testing.assert_array_equal(_read(arr, kind, selection, path), expected)
@@ -149,9 +151,10 @@ def test_a_chunk_that_fills_the_output_is_read_into_it(tmp_path: Path) -> None:
 
     def spy(key: str, buffer: memoryview) -> int | None:
         calls.append(key)
-        return real(key, buffer)
+        size: int | None = real(key, buffer)
+        return size
 
-    store.get_into_sync = spy  # type: ignore[method-assign]
+    store.get_into_sync = spy
     out = np.full((10, 10), np.nan)
     arr.async_array.get_selection_sync(np.s_[10:20, 30:40], "getitem", out=out)
     np.testing.assert_array_equal(out, DATA[10:20, 30:40])
