@@ -417,10 +417,14 @@ def for_each(fn: Callable[[Any], None], items: Sequence[Any], parallel: bool) ->
 
     pool = executor()
     futures = [pool.submit(drain) for _ in range(helpers)]
-    drain()
-    for future in futures:
-        if not future.cancel():
-            future.result()
+    try:
+        drain()
+        for future in futures:
+            if not future.cancel():
+                future.result()
+    except BaseException as exc:  # e.g. KeyboardInterrupt while waiting: the helpers stop too
+        errors.append(exc)
+        raise
     if errors:
         raise errors[0]
 

@@ -438,12 +438,12 @@ def _new_shard(
     except CorruptChunkError as exc:  # name the shard
         raise exc.at_key(layout.outer.key_for(layout.shard_of(wanted[0][1].chunk_coords)[0])) from exc.__cause__
     jobs = [(local, proj, chunks.get(local)) for local, proj in wanted]
-    if pooled and layout.decode_in_pool(len(jobs)):
-        encoded = list(
-            executor().map(lambda job: _encode_inner(layout, job[0], job[1], value, job[2], write_empty), jobs)
-        )
-    else:
-        encoded = [_encode_inner(layout, local, proj, value, old, write_empty) for local, proj, old in jobs]
+    encoded: list[tuple[tuple[int, ...], BytesLike | None]] = []
+
+    def one(job: tuple[tuple[int, ...], Projection, Any]) -> None:
+        encoded.append(_encode_inner(layout, job[0], job[1], value, job[2], write_empty))
+
+    for_each(one, jobs, pooled and layout.decode_in_pool(len(jobs)))
     for local, data in encoded:
         if data is None:
             chunks.pop(local, None)
