@@ -151,6 +151,10 @@ def check_local(root: str, zarr_format: int, done: int, started: int, completed:
     assert completed - {0} <= groups <= set(range(1, started + 1)), (sorted(completed), started, sorted(groups))
     for v in groups:
         assert group[f"groups/g{v}"].attrs["v"] == v
+    # a reader that trusts the consolidated metadata (which may lag one version behind) reads whole versions
+    consolidated = zarrlayered.open_group(LocalStore(root, read_only=True), mode="r")["chunked"]
+    assert isinstance(consolidated, zarrlayered.Array)
+    assert set(chunk_versions(consolidated[:], CHUNK)) <= allowed
     listed = sync_iter(LocalStore(root, read_only=True).list())
     assert not any(TEMP_PREFIX in key for key in listed)
     leftovers = sum(1 for path in Path(root).rglob(f"{TEMP_PREFIX}*"))
