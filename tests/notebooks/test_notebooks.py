@@ -52,11 +52,14 @@ def kernel_dirs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return [str(root / "kernels")]
 
 
-def _client(nb: Any, kernel_dirs: list[str], cwd: Path) -> NotebookClient:
+def _client(nb: Any, kernel_dirs: list[str], cwd: Path) -> tuple[NotebookClient, AsyncKernelManager]:
+    """A client for ``nb`` with a kernel manager of our kernelspec. nbclient leaves a kernel manager it was
+    given running: every use passes ``cleanup_kc=True`` so the kernel is shut down at the end."""
     manager = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=kernel_dirs))
-    return NotebookClient(
+    client = NotebookClient(
         nb, km=manager, kernel_name="python3", timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(cwd)}}
     )
+    return client, manager
 
 
 def _inject_parameters(nb: Any, values: dict[str, Any]) -> None:
@@ -78,10 +81,12 @@ def run_notebook(name: str, kernel_dirs: list[str], cwd: Path, **parameters: Any
     nb = nbformat.read(NOTEBOOKS[name], as_version=4)
     if parameters:
         _inject_parameters(nb, parameters)
+    client, manager = _client(nb, kernel_dirs, cwd)
     try:
-        _client(nb, kernel_dirs, cwd).execute()
+        client.execute(cleanup_kc=True)
     except CellExecutionError as exc:
         pytest.fail(f"{NOTEBOOKS[name].name}: a cell failed\n{exc}")
+    assert not manager.has_kernel, "the kernel was left running"
     _code_cells_ran(nb)
     return nb
 
@@ -109,7 +114,7 @@ def test_interrupt_notebook(kernel_dirs: list[str], tmp_path: Path, interrupter:
     kernel manager). The cell catches the KeyboardInterrupt and asserts; the next cells check the work was
     cancelled and the library still works."""
     nb = nbformat.read(NOTEBOOKS["interrupt"], as_version=4)
-    client = _client(nb, kernel_dirs, tmp_path)
+    client, manager = _client(nb, kernel_dirs, tmp_path)
     marker = tmp_path / "read-started"
     sent: list[bool] = []
 
@@ -119,11 +124,10 @@ def test_interrupt_notebook(kernel_dirs: list[str], tmp_path: Path, interrupter:
             if time.monotonic() > deadline:
                 return
             time.sleep(0.01)
-        assert client.km is not None
-        asyncio.run(client.km.interrupt_kernel())
+        asyncio.run(manager.interrupt_kernel())
         sent.append(True)
 
-    with client.setup_kernel():
+    with client.setup_kernel(cleanup_kc=True):
         for index, cell in enumerate(nb.cells):
             if "interrupt" in cell.metadata.get("tags", []):
                 watcher = threading.Thread(target=interrupt_when_started, daemon=True)
@@ -133,5 +137,6 @@ def test_interrupt_notebook(kernel_dirs: list[str], tmp_path: Path, interrupter:
                 client.execute_cell(cell, index)
             except CellExecutionError as exc:
                 pytest.fail(f"interrupt.ipynb: cell {index} failed\n{exc}")
+    assert not manager.has_kernel, "the kernel was left running"
     assert sent == [True]
     _code_cells_ran(nb)
