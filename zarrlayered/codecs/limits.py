@@ -41,6 +41,9 @@ MAX_CHUNK_NBYTES: Final = 2**40
 #: decode to; their decoded size is not known from the metadata.
 MAX_VARIABLE_CHUNK_NBYTES: Final = 2**30
 
+#: Streams are inflated this many bytes at a time.
+_PIECE: Final = 2**20
+
 #: LZMA/XZ headers may ask for a large dictionary; the decoder may use at most this much memory.
 _LZMA_MEMLIMIT: Final = 2**28
 
@@ -124,11 +127,15 @@ def _zlib(data: bytes, limit: int) -> bytes:
 
 
 def _gzip(data: bytes, limit: int) -> bytes:
+    out = bytearray()
     with gzip.GzipFile(fileobj=io.BytesIO(data), mode="rb") as reader:
-        out = reader.read(limit + 1)  # a short read means the end of the last member (CRCs checked)
-    if len(out) > limit:
-        raise _too_big("gzip", None, limit)
-    return out
+        # read in pieces (a read of n bytes reserves n bytes); an empty read is the end of the last
+        # member, with every CRC checked
+        while piece := reader.read(min(_PIECE, limit + 1 - len(out))):
+            out += piece
+            if len(out) > limit:
+                raise _too_big("gzip", None, limit)
+    return bytes(out)
 
 
 def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
