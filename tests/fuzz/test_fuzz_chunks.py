@@ -7,7 +7,7 @@ crc32c-protected chains the data must be exactly what was written: corruption is
 Without a checksum, a flipped bit in a chunk may decode to other numbers; that is what the
 checksum is for (SECURITY.md says so).
 
-26 chains x 200 examples = 5,200 cases, plus every single-bit flip of one chunk of each checksummed chain
+25 chains x 200 examples = 5,000 cases, plus every single-bit flip of one chunk of each checksummed chain
 (about 2,200 cases).
 """
 
