@@ -266,3 +266,19 @@ def test_sharded_writes_read_only_partly_written_shards(case: str, path: str) ->
     assert store.bytes_read == partial * SHARD_NBYTES
     assert store.bytes_written == written * SHARD_NBYTES
     np.testing.assert_array_equal(arr[...], expected)
+
+
+def test_records_are_read_into_place_too(tmp_path: Path) -> None:
+    records = np.dtype([("a", "<i4"), ("b", "<f8")])
+    store = CountingLocalStore(tmp_path / "r")
+    arr = zarrlayered.create_array(
+        store, shape=(20,), chunks=(10,), dtype=records, fill_value=None, compressors=None
+    )
+    value = np.zeros(20, records)
+    value["a"], value["b"] = np.arange(20), 0.5
+    arr[:] = value
+    store.reset_counts()
+    np.testing.assert_array_equal(arr[10:20], value[10:20])
+    np.testing.assert_array_equal(arr[:], value)
+    assert store.counter == {"get": 3}
+    assert store.bytes_read == 3 * 10 * records.itemsize

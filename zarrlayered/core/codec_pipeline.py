@@ -442,7 +442,7 @@ def _destination(out: np.ndarray[Any, Any], proj: Projection, layout: ChunkLayou
         return None
     if not dest.flags.c_contiguous or not dest.flags.writeable:
         return None
-    return memoryview(dest).cast("B")
+    return memoryview(dest.reshape(-1).view(np.uint8))  # bytes, whatever the dtype (records too)
 
 
 def read_sync(store: Store, layout: ChunkLayout, projections: Sequence[Projection], out: np.ndarray[Any, Any]) -> None:
