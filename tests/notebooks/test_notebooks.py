@@ -91,7 +91,15 @@ def run_notebook(name: str, kernel_dirs: list[str], cwd: Path, **parameters: Any
     return nb
 
 
-@pytest.mark.parametrize("name", ["running_loop", "reentrancy", "fork", "migration_guide_jupyter"])
+PLAIN = ["running_loop", "reentrancy", "fork", "migration_guide_jupyter"]
+
+
+def test_every_notebook_is_run() -> None:
+    assert sorted(NOTEBOOKS) == sorted([*PLAIN, "nest_mode", "interrupt"])
+    assert all(path.exists() for path in NOTEBOOKS.values())
+
+
+@pytest.mark.parametrize("name", PLAIN)
 def test_notebook(name: str, kernel_dirs: list[str], tmp_path: Path) -> None:
     run_notebook(name, kernel_dirs, tmp_path)
 
