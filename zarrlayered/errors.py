@@ -12,6 +12,7 @@ __all__ = [
     "ContainsArrayError",
     "ContainsGroupError",
     "CorruptChunkError",
+    "CorruptStoreError",
     "GroupNotFoundError",
     "MetadataValidationError",
     "MissingDimensionNamesError",
@@ -109,6 +110,10 @@ class CorruptChunkError(ZarrlayeredError, ValueError):
         other = type(self)(self.problem, key)
         other.__cause__ = self.__cause__
         return other
+
+
+class CorruptStoreError(ZarrlayeredError, OSError):
+    """The storage behind a store is damaged (e.g. a zip archive or one of its members); names the key or file."""
 
 
 class ChecksumError(CorruptChunkError):

@@ -33,10 +33,11 @@ import threading
 import time
 import weakref
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Any, ClassVar, Final, Self
 
-from zarrlayered.errors import ReadOnlyError, StoreClosedError, UnsafeKeyError
+from zarrlayered.errors import CorruptStoreError, ReadOnlyError, StoreClosedError, UnsafeKeyError
 from zarrlayered.stores.abc import ByteRequest, SyncStore, validate_key
 from zarrlayered.stores.local import byte_span, make_temp_file
 
@@ -56,6 +57,10 @@ _LOCAL_HEADER: Final = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_HEADER_SIGNATURE: Final = 0x04034B50
 _FLAG_ENCRYPTED: Final = 0x1
 _COPY_CHUNK: Final = 1 << 20
+
+
+#: What zipfile raises on a damaged archive or member (bad headers, CRCs, truncated or corrupt deflate data).
+_DAMAGE: Final = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, struct.error)
 
 
 def parse_zip_mode(mode: object) -> str:
@@ -131,7 +136,10 @@ class _Archive:
     def _open(self) -> None:
         exists = os.path.exists(self.path)
         if self.mode == "r" or (self.mode == "a" and exists and os.path.getsize(self.path) > 0):
-            self.zf = zipfile.ZipFile(self.path, "r", allowZip64=self.allow_zip64)
+            try:
+                self.zf = zipfile.ZipFile(self.path, "r", allowZip64=self.allow_zip64)
+            except _DAMAGE as exc:
+                raise CorruptStoreError(f"{self.path!r} is not a readable zip archive: {exc}") from exc
             self._scan()
             return
         if self.mode == "x":  # reserve the name now, so two creators cannot both succeed
@@ -495,7 +503,12 @@ class ZipStore(SyncStore):
 
     # -- the SyncStore methods ---------------------------------------------------------------------
     def _get_sync(self, key: str, byte_range: ByteRequest | None) -> bytes | None:
-        return self._archive.get(key, byte_range)
+        try:
+            return self._archive.get(key, byte_range)
+        except _DAMAGE as exc:
+            raise CorruptStoreError(
+                f"cannot read {key!r} from the zip archive {str(self._path)!r}: {type(exc).__name__}: {exc}"
+            ) from exc
 
     def _exists_sync(self, key: str) -> bool:
         return self._archive.getsize(key) is not None
