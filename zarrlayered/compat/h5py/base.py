@@ -20,7 +20,7 @@ from zarrlayered.core.array import AsyncArray
 from zarrlayered.core.group import AsyncGroup
 from zarrlayered.core.nodes import write_documents_sync
 from zarrlayered.core.sync import sync
-from zarrlayered.errors import NodeNotFoundError, ReadOnlyError
+from zarrlayered.errors import MetadataValidationError, NodeNotFoundError, ReadOnlyError, UnsafeCodecError
 from zarrlayered.stores.abc import Store
 from zarrlayered.stores.memory import MemoryStore
 
@@ -206,6 +206,8 @@ class FileState:
             engine = sync(self.root_group.getitem(path))
         except NodeNotFoundError:
             return None
+        except (MetadataValidationError, UnsafeCodecError):  # something is there, and it is refused: say so
+            raise
         except ValueError:  # an unusable name (".." and the like) names nothing
             return None
         return self.register(path, engine)
