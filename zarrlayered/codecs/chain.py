@@ -70,6 +70,10 @@ class CodecChain:
     _spec_cache: dict[ChunkSpec, tuple[tuple[ChunkSpec, ...], ChunkSpec]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
+    # spec -> the decode bound of each bytes -> bytes codec (see decode_limits)
+    _limit_cache: dict[ChunkSpec, tuple[int | None, ...]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_codecs(cls, codecs: Iterable[BaseCodec]) -> CodecChain:
@@ -162,6 +166,10 @@ class CodecChain:
         The first codec's output is what the array -> bytes codec writes: exactly the chunk's ``nbytes``
         for ``bytes``; each later codec's output may be what the one before made of it, at most.
         """
+        try:
+            return self._limit_cache[spec]
+        except (KeyError, TypeError):  # TypeError: an unhashable fill value
+            pass
         _, ab_spec = self._specs(spec)
         raw = chunk_nbytes_bound(ab_spec.shape, ab_spec.dtype)
         variable = ab_spec.dtype.kind in "OT" or ab_spec.dtype.hasobject
@@ -177,7 +185,13 @@ class CodecChain:
                 bound = bb.compute_encoded_size(bound, ab_spec)
             except ValueError:
                 bound = max_encoded_nbytes(bound)
-        return tuple(limits)
+        result = tuple(limits)
+        if len(self._limit_cache) < 64:
+            try:
+                self._limit_cache[spec] = result
+            except TypeError:
+                pass
+        return result
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:
         """Decode one stored chunk to an array of shape ``spec.shape`` and dtype ``spec.dtype``.

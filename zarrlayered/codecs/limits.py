@@ -144,10 +144,10 @@ def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
     Reads the frame header as RFC 8878 section 3.1.1 lays it out (magic number, frame header descriptor,
     window descriptor, dictionary id, frame content size).
     """
-    view = memoryview(data).cast("B")
-    if view.nbytes < 5 or bytes(view[:4]) != b"\x28\xb5\x2f\xfd":
+    head = data[:18] if isinstance(data, bytes) else bytes(memoryview(data).cast("B")[:18])  # the longest header
+    if len(head) < 5 or head[:4] != b"\x28\xb5\x2f\xfd":
         return None
-    descriptor = view[4]
+    descriptor = head[4]
     fcs_flag = descriptor >> 6
     single_segment = (descriptor >> 5) & 1
     dict_id_size = (0, 1, 2, 4)[descriptor & 3]
@@ -155,7 +155,7 @@ def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
     if fcs_size == 0:
         return None
     start = 5 + (0 if single_segment else 1) + dict_id_size
-    field = bytes(view[start : start + fcs_size])
+    field = head[start : start + fcs_size]
     if len(field) != fcs_size:
         return None
     value = int.from_bytes(field, "little")
