@@ -249,7 +249,7 @@ class V2Codec(ArrayBytesCodec):
         for f in reversed(self.filters or ()):
             if isinstance(f, _VLEN_CODECS):
                 check_vlen_items(f.codec_id, decoded, spec.size)
-            decoded = numcodec_decode(f, decoded)
+            decoded = numcodec_decode(f, decoded, limit)  # a compressor used as a filter is bounded too
         array: np.ndarray[Any, Any] = ensure_ndarray_like(decoded)
         if spec.dtype.kind in "OT":
             if array.dtype != object and array.dtype.kind != "T":
