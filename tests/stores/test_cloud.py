@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -122,24 +122,43 @@ def test_hierarchy_through_s3_urls(s3_bucket: tuple[str, dict[str, Any]], s3_log
     assert any("list-type=2" in request.path for request in requests)
 
 
+@pytest.mark.parametrize("zarr_format", [3, None])
 def test_opening_a_consolidated_group_is_one_request(s3_bucket: tuple[str, dict[str, Any]],
-                                                     s3_log: pytest.LogCaptureFixture) -> None:
+                                                     s3_log: pytest.LogCaptureFixture,
+                                                     zarr_format: Literal[3] | None) -> None:
     prefix, options = s3_bucket
     url = f"{prefix}/data.zarr"
     _write_hierarchy(url, options, 3)
     bucket = _bucket(prefix)
     s3_log.clear()
-    root = zarrlayered.open_group(url, mode="r", storage_options=options, zarr_format=3)
+    # zarr.json is asked for first and wins over V2 documents, so the format need not be given
+    root = zarrlayered.open_group(url, mode="r", storage_options=options, zarr_format=zarr_format)
     assert s3_requests(s3_log.records, bucket) == [Request("GET", f"/{bucket}/data.zarr/zarr.json", 200)]
     s3_log.clear()
     members = dict(root.members(max_depth=None))  # every node's metadata came with the root's
     assert members["sharded"].shape == (64, 64) and dict(members["sub"].attrs) == {"level": 1}
     assert s3_requests(s3_log.records, bucket) == []
-    # when the format is not given, both formats' documents are asked for at once: no listing, no data
+
+
+def test_opening_a_consolidated_v2_group(s3_bucket: tuple[str, dict[str, Any]],
+                                         s3_log: pytest.LogCaptureFixture) -> None:
+    prefix, options = s3_bucket
+    url = f"{prefix}/data.zarr"
+    _write_hierarchy(url, options, 2)
+    bucket = _bucket(prefix)
+
+    def paths() -> list[str]:
+        return sorted(r.path.removeprefix(f"/{bucket}/data.zarr/") for r in s3_requests(s3_log.records, bucket))
+
+    s3_log.clear()  # zarr 2's open_consolidated: the .zmetadata document alone answers
+    root = zarrlayered.open_consolidated(url, mode="r", storage_options=options, zarr_format=2)
+    assert paths() == [".zmetadata"]
     s3_log.clear()
-    zarrlayered.open_group(url, mode="r", storage_options=options)
-    paths = {request.path.removeprefix(f"/{bucket}/data.zarr/") for request in s3_requests(s3_log.records, bucket)}
-    assert paths == {"zarr.json", ".zarray", ".zgroup", ".zattrs"}
+    assert dict(root["sub"].attrs) == {"level": 1} and root["sub/values"].shape == (5,)
+    assert paths() == []
+    s3_log.clear()  # format not given: zarr.json first, then the V2 documents and .zmetadata in one round trip
+    assert dict(zarrlayered.open_group(url, mode="r", storage_options=options).attrs) == {"title": "on s3"}
+    assert paths() == [".zarray", ".zattrs", ".zgroup", ".zmetadata", "zarr.json"]
 
 
 def test_sharded_reads_fetch_byte_ranges(s3_bucket: tuple[str, dict[str, Any]],

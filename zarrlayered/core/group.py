@@ -34,6 +34,7 @@ from zarrlayered.core.metadata import (
     NodeMetadata,
     parse_node_metadata,
 )
+from zarrlayered.core.metadata.common import loads_json
 from zarrlayered.core.nodes import join_path, normalize_path, read_documents, write_documents
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError, ReadOnlyError
 from zarrlayered.info import GroupInfo
@@ -64,6 +65,28 @@ def node_from_metadata(metadata: ArrayMetadata | GroupMetadata, store: Store, pa
     return AsyncArray(metadata, store, path)
 
 
+async def _node_documents(
+    store: Store, path: str, zarr_format: Literal[2, 3] | None, use_consolidated: bool | None
+) -> dict[str, Any]:
+    """The metadata documents of the node at ``path``, in as few requests and round trips as can be.
+
+    A V3 node costs one request (``zarr.json``); a V2 group's ``.zmetadata`` comes in the same round
+    trip as its other documents; with ``zarr_format=2, use_consolidated=True`` (zarr 2's
+    ``open_consolidated``) the ``.zmetadata`` document alone answers, one request, as in zarr-python 2.
+    """
+    zmetadata_key = f"{path}/{_ZMETADATA}" if path else _ZMETADATA
+    if zarr_format == 2 and use_consolidated:
+        raw = await store.get(zmetadata_key)
+        entries = loads_json(raw, zmetadata_key).get("metadata") if raw is not None else None
+        if isinstance(entries, dict) and entries.get(".zgroup") is not None:
+            return {".zgroup": entries[".zgroup"], ".zattrs": entries.get(".zattrs"), _ZMETADATA: raw}
+    extra = (_ZMETADATA,) if zarr_format != 3 and use_consolidated is not False else ()
+    documents: dict[str, Any] = dict(await read_documents(store, path, zarr_format, extra=extra))
+    if documents.get(".zgroup") is None:
+        documents.pop(_ZMETADATA, None)
+    return documents
+
+
 async def open_node(
     store: Store, path: str = "", *, zarr_format: Literal[2, 3] | None = None, use_consolidated: bool | None = None
 ) -> AsyncArray | AsyncGroup:
@@ -73,9 +96,7 @@ async def open_node(
     True requires it (ValueError when the group has none).
     """
     path = normalize_path(path)
-    documents: dict[str, Any] = dict(await read_documents(store, path, zarr_format))
-    if zarr_format != 3 and use_consolidated is not False and documents.get(".zgroup") is not None:
-        documents[_ZMETADATA] = await store.get(f"{path}/{_ZMETADATA}" if path else _ZMETADATA)
+    documents: dict[str, Any] = await _node_documents(store, path, zarr_format, use_consolidated)
     metadata = parse_node_metadata(documents, zarr_format=zarr_format, path=path)
     if use_consolidated is False and isinstance(metadata, GroupMetadata) and metadata.consolidated_metadata:
         metadata = GroupMetadata(metadata.attributes, metadata.zarr_format, None, metadata.extra_fields)

@@ -59,15 +59,32 @@ def _key(path: str, name: str) -> str:
     return f"{path}/{name}" if path else name
 
 
-async def read_documents(store: Store, path: str, zarr_format: int | None) -> dict[str, bytes | None]:
-    """Fetch the metadata documents of the node at ``path`` concurrently (missing ones are None)."""
-    names = document_names(zarr_format)
+async def read_documents(
+    store: Store, path: str, zarr_format: int | None, *, extra: tuple[str, ...] = ()
+) -> dict[str, bytes | None]:
+    """Fetch the metadata documents of the node at ``path`` (missing ones are None).
+
+    With ``zarr_format=None``, ``zarr.json`` is asked for first and, as it wins over the V2 documents,
+    a V3 node costs one request; only when it is missing are the V2 documents (and ``extra`` names)
+    fetched, concurrently. A known format's documents are fetched concurrently at once.
+    """
+    if zarr_format is None:
+        zarr_json = await store.get(_key(path, V3_DOCUMENTS[0]))
+        if zarr_json is not None:
+            return {V3_DOCUMENTS[0]: zarr_json}
+        return {V3_DOCUMENTS[0]: None, **await read_documents(store, path, 2, extra=extra)}
+    names = document_names(zarr_format) + extra
     values = await asyncio.gather(*(store.get(_key(path, name)) for name in names))
     return dict(zip(names, values, strict=True))
 
 
 def read_documents_sync(store: Store, path: str, zarr_format: int | None) -> dict[str, bytes | None]:
     """:func:`read_documents` through a store's synchronous path."""
+    if zarr_format is None:
+        zarr_json = store.get_sync(_key(path, V3_DOCUMENTS[0]))
+        if zarr_json is not None:
+            return {V3_DOCUMENTS[0]: zarr_json}
+        return {V3_DOCUMENTS[0]: None, **read_documents_sync(store, path, 2)}
     return {name: store.get_sync(_key(path, name)) for name in document_names(zarr_format)}
 
 
