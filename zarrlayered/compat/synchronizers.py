@@ -4,8 +4,10 @@ Writing part of a chunk reads the chunk, merges the new values in and writes it 
 that to one chunk at once lose one of the updates unless they take turns. Without a synchronizer, processes
 writing parts of the same chunk (or shard) therefore lose updates: the last writer of a chunk wins. Nothing
 is corrupted, though (a LocalStore or object-store write replaces a value whole), and processes writing
-disjoint, chunk-aligned (shard-aligned for sharded arrays) regions need no synchronizer at all. Inside one process the engine
-takes turns on its own (a striped table of thread locks); a *synchronizer* supplies the lock instead:
+disjoint, chunk-aligned (shard-aligned for sharded arrays) regions need no synchronizer at all.
+
+Inside one process the engine takes turns on its own (a striped table of thread locks); a
+*synchronizer* supplies the lock instead:
 
 - :class:`ThreadSynchronizer` — a thread lock per chunk key, like zarr-python 2's;
 - :class:`ProcessSynchronizer` — a lock file per chunk key under a directory every process can reach
