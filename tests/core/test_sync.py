@@ -451,7 +451,7 @@ def test_timeout_raises_quickly_and_cancels_the_work() -> None:
     start = time.monotonic()
     with pytest.raises(TimeoutError, match=r"within 0.2 s .*async.timeout"):
         sync(cancellable_sleep(flags), timeout=0.2)
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 5  # the work sleeps 10 s: returning at all shows the timeout
     assert flags == ["cancelled", "finally"]  # already unwound when the caller gets the error
 
     with pytest.raises(TimeoutError):
@@ -464,7 +464,7 @@ def test_config_timeout_applies_without_argument() -> None:
         start = time.monotonic()
         with pytest.raises(TimeoutError, match=r"within 0.2 s"):
             sync(cancellable_sleep(flags))
-        assert time.monotonic() - start < 1.0
+        assert time.monotonic() - start < 5  # the work sleeps 10 s: returning at all shows the timeout
         assert sync(add(1, 1)) == 2  # fast work is unaffected
         with pytest.raises(TimeoutError, match=r"within 0.1 s"):
             sync(asyncio.sleep(10), timeout=0.1)  # the argument wins
@@ -638,7 +638,7 @@ def test_nest_mode_runs_on_the_callers_loop() -> None:
                 try:
                     zarrlayered.sync(asyncio.sleep(10), timeout=0.1)
                 except TimeoutError:
-                    assert time.monotonic() - start < 1
+                    assert time.monotonic() - start < 5  # not the 10 s sleep
                 else:
                     raise AssertionError("no timeout in nest mode")
             assert getattr(loop, "_nest_patched", False)
