@@ -8,6 +8,7 @@ the metadata is parsed, and decompression is bounded by the bytes the chunk can 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import tracemalloc
@@ -18,11 +19,13 @@ from typing import Any
 import numcodecs
 import numpy as np
 import pytest
+import zstandard
 from fuzz_helpers import CASES, FUZZ, check_error, dumps
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import zarrlayered
+from zarrlayered.codecs.limits import VLEN_MAX_RATIO
 from zarrlayered.errors import CorruptChunkError, MetadataValidationError
 from zarrlayered.stores.memory import MemoryStore
 
@@ -227,6 +230,22 @@ def _lz4_claims_2gib(data: bytearray) -> None:
 #: A zstd frame whose header declares 2**40 bytes (single segment, 8-byte content size), then a raw block.
 ZSTD_CLAIMS_1TIB = b"\x28\xb5\x2f\xfd" + bytes([0b11100000]) + (2**40).to_bytes(8, "little") + b"\x01\x00\x00"
 
+
+@functools.cache
+def zstd_frame_without_size(nbytes: int = 2**30) -> bytes:
+    """One zstd frame of ``nbytes`` zeros that does not declare its content size (about 32 KiB per GiB).
+
+    Compressed piece by piece, so the test never holds the zeros.
+    """
+    compressor = zstandard.ZstdCompressor(level=1, write_content_size=False).compressobj()
+    piece = bytes(2**22)
+    frame = [compressor.compress(piece) for _ in range(nbytes // len(piece))]
+    frame.append(compressor.flush())
+    data = b"".join(frame)
+    assert zstandard.get_frame_parameters(data).content_size == zstandard.CONTENTSIZE_UNKNOWN
+    return data
+
+
 BOMBS: dict[str, tuple[Any, Callable[[], bytes]]] = {
     "v2-zlib": (numcodecs.Zlib(), lambda: _zeros_compressed(numcodecs.Zlib(level=9), 32 * 2**20)),
     "v2-gzip": (numcodecs.GZip(), lambda: _zeros_compressed(numcodecs.GZip(level=9), 32 * 2**20)),
@@ -234,6 +253,11 @@ BOMBS: dict[str, tuple[Any, Callable[[], bytes]]] = {
     "v2-lzma": (numcodecs.LZMA(), lambda: _zeros_compressed(numcodecs.LZMA(preset=1), 8 * 2**20)),
     "v2-zstd": (numcodecs.Zstd(), lambda: _zeros_compressed(numcodecs.Zstd(level=3), 256 * 2**20)),
     "v2-zstd-header": (numcodecs.Zstd(), lambda: ZSTD_CLAIMS_1TIB),
+    "v2-zstd-no-size": (numcodecs.Zstd(), zstd_frame_without_size),
+    "v2-zstd-no-size-after-a-frame": (
+        numcodecs.Zstd(),
+        lambda: bytes(numcodecs.Zstd().encode(b"")) + zstd_frame_without_size(),
+    ),
     "v2-blosc-header": (numcodecs.Blosc(), lambda: _claiming(numcodecs.Blosc(), _blosc_claims_2gib)),
     "v2-lz4-header": (numcodecs.LZ4(), lambda: _claiming(numcodecs.LZ4(), _lz4_claims_2gib)),
     "v3-gzip": ({"name": "gzip", "configuration": {"level": 5}}, lambda: _zeros_compressed(numcodecs.GZip(9), 2**25)),
@@ -242,6 +266,7 @@ BOMBS: dict[str, tuple[Any, Callable[[], bytes]]] = {
         lambda: _zeros_compressed(numcodecs.Zstd(level=3), 256 * 2**20),
     ),
     "v3-zstd-header": ({"name": "zstd", "configuration": {"level": 0, "checksum": False}}, lambda: ZSTD_CLAIMS_1TIB),
+    "v3-zstd-no-size": ({"name": "zstd", "configuration": {"level": 0, "checksum": False}}, zstd_frame_without_size),
     "v3-blosc-header": (
         {
             "name": "blosc",
@@ -252,13 +277,9 @@ BOMBS: dict[str, tuple[Any, Callable[[], bytes]]] = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(BOMBS))
-@pytest.mark.parametrize("dtype", ["<i4", "string"])
-def test_a_chunk_claiming_gigabytes_is_refused_without_allocating(name: str, dtype: str) -> None:
-    """A 6-element chunk whose compressed bytes inflate (or claim to inflate) to gigabytes."""
+def _bomb_array(name: str, dtype: str) -> tuple[zarrlayered.Array, str]:
+    """A 6-element array whose one chunk is the bomb ``name``; and the chunk's key."""
     codec, make = BOMBS[name]
-    if dtype == "string" and name in ("v2-zstd", "v3-zstd"):
-        pytest.skip("a string chunk may decode to 1 GiB (its size is unknown): a real 256 MiB bomb would inflate")
     chunk = make()
     if name.startswith("v3"):
         if dtype == "string":
@@ -275,11 +296,67 @@ def test_a_chunk_claiming_gigabytes_is_refused_without_allocating(name: str, dty
         else:
             documents = {"a/.zarray": v2_array([6], [6], compressor=codec.get_config()), "a/0": chunk}
     key = "a/c/0" if name.startswith("v3") else "a/0"
-    array = zarrlayered.open_array(MemoryStore(documents), path="a", mode="r")
-    # a string chunk may decode to at most 1 GiB (its size is unknown from the metadata): the 32 MiB bombs
-    # inflate, then their item count is refused
-    with peak_below(PEAK_LIMIT if dtype != "string" else 100 * 2**20):
+    return zarrlayered.open_array(MemoryStore(documents), path="a", mode="r"), key
+
+
+#: Bombs whose ratio stays below :data:`VLEN_MAX_RATIO` (deflate's limit is 1,032:1, bz2's and LZMA's
+#: 32 MiB of zeros here are below it too): in a string chunk they are inflated, then refused by the item
+#: count. Every other bomb is refused before its output grows.
+_INFLATED_AS_STRINGS = {"v2-zlib", "v2-gzip", "v2-bz2", "v2-lzma", "v3-gzip"}
+
+
+@pytest.mark.parametrize("name", sorted(BOMBS))
+@pytest.mark.parametrize("dtype", ["<i4", "string"])
+def test_a_chunk_claiming_gigabytes_is_refused_without_allocating(name: str, dtype: str) -> None:
+    """A 6-element chunk whose compressed bytes inflate (or claim to inflate) to gigabytes."""
+    array, key = _bomb_array(name, dtype)
+    # a string chunk's size is unknown from the metadata: it is bounded by its item count and by
+    # VLEN_MAX_RATIO times its encoded size
+    inflated = dtype == "string" and name in _INFLATED_AS_STRINGS
+    with peak_below(100 * 2**20 if inflated else PEAK_LIMIT):
         with pytest.raises(CorruptChunkError) as info:
             array[...]
     check_error(info.value, (key,))
+    CASES["bomb"] += 1
+
+
+@pytest.mark.parametrize("name", sorted(_INFLATED_AS_STRINGS))
+def test_a_lower_vlen_max_ratio_refuses_string_bombs_before_inflating(name: str) -> None:
+    """With ``codecs.vlen_max_ratio`` at 64, a string chunk of 6 items decodes to at most 388 + 64 * its size."""
+    array, key = _bomb_array(name, "string")
+    with zarrlayered.config.set({"codecs.vlen_max_ratio": 64}), peak_below(PEAK_LIMIT):
+        with pytest.raises(CorruptChunkError, match="bytes the chunk can hold") as info:
+            array[...]
+    check_error(info.value, (key,))
+    CASES["bomb"] += 1
+
+
+def test_a_string_chunk_compressed_10_000_to_1_reads_back() -> None:
+    """Real text repeated compresses about 10,000:1 with zstd: below VLEN_MAX_RATIO, it reads back."""
+    documents: dict[str, bytes] = {}
+    values = np.array(["lorem ipsum dolor sit amet " * 400] * 1000, dtype=object)
+    zstd = {"name": "zstd", "configuration": {"level": 3, "checksum": False}}
+    array = zarrlayered.create_array(
+        MemoryStore(documents), shape=(1000,), chunks=(1000,), dtype=str, compressors=[zstd]
+    )
+    array[...] = values
+    # 10.8 MB stored in about 1 KB: more than any deflate stream could hold, less than the bound
+    assert len(documents["c/0"]) * 1024 < 10_800_000 < len(documents["c/0"]) * VLEN_MAX_RATIO
+    assert list(zarrlayered.open_array(MemoryStore(documents), mode="r")[...]) == list(values)
+
+
+def test_blosc_with_an_inner_zstd_frame_without_size_is_bounded_by_the_blosc_header() -> None:
+    """blosc decodes each block into the buffer its (checked) header sizes: an inner zstd frame that would
+    inflate to 256 MiB fails inside blosc, with nothing allocated beyond the chunk."""
+    blosc = numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.NOSHUFFLE, typesize=1)
+    chunk = bytes(blosc.encode(bytes(4096)))  # one zstd-compressed block of 4096 bytes
+    frame_at = chunk.index(b"\x28\xb5\x2f\xfd")
+    bomb = zstd_frame_without_size(2**28)
+    crafted = bytearray(chunk[: frame_at - 4]) + len(bomb).to_bytes(4, "little") + bomb
+    crafted[12:16] = len(crafted).to_bytes(4, "little")  # the header's compressed size
+    documents = {"a/.zarray": v2_array([4096], [4096], "|u1", compressor=blosc.get_config()), "a/0": bytes(crafted)}
+    array = zarrlayered.open_array(MemoryStore(documents), path="a", mode="r")
+    with peak_below(PEAK_LIMIT), pytest.raises(CorruptChunkError) as info:
+        array[...]
+    check_error(info.value, ("a/0",))
     CASES["bomb"] += 1

@@ -17,7 +17,12 @@ from zarrlayered.codecs.abc import (
     ChunkSpec,
 )
 from zarrlayered.codecs.bytes import BytesCodec
-from zarrlayered.codecs.limits import MAX_VARIABLE_CHUNK_NBYTES, chunk_nbytes_bound, max_encoded_nbytes
+from zarrlayered.codecs.limits import (
+    MAX_VARIABLE_CHUNK_NBYTES,
+    chunk_nbytes_bound,
+    max_encoded_nbytes,
+    vlen_nbytes_bound,
+)
 from zarrlayered.errors import CorruptChunkError, MetadataValidationError, UnsafeCodecError
 
 __all__ = ["CodecChain"]
@@ -198,7 +203,8 @@ class CodecChain:
 
         The result may be a read-only view of ``data`` (plain ``bytes`` chains) or a transposed view;
         the caller copies it into its output, or copies it before writing into it. Every decompression
-        is bounded by the bytes the chunk can hold (:meth:`decode_limits`).
+        is bounded by the bytes the chunk can hold (:meth:`decode_limits`; for variable-length types,
+        :func:`~zarrlayered.codecs.limits.vlen_nbytes_bound` of the item count and the encoded size).
 
         Raises
         ------
@@ -212,7 +218,10 @@ class CodecChain:
         inputs, ab_spec = self._specs(spec)
         if self.bytes_bytes:
             limits = self.decode_limits(spec)
-            for bb, limit in zip(reversed(self.bytes_bytes), reversed(limits), strict=True):
+            variable = ab_spec.dtype.kind in "OT" or ab_spec.dtype.hasobject
+            for bb, static_limit in zip(reversed(self.bytes_bytes), reversed(limits), strict=True):
+                # no size from the metadata for variable-length types: the item count and the encoded size
+                limit = vlen_nbytes_bound(ab_spec.size, memoryview(data).nbytes) if variable else static_limit
                 try:
                     data = bb.decode_bounded(data, ab_spec, limit)
                 except (CorruptChunkError, UnsafeCodecError):

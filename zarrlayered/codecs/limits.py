@@ -3,8 +3,11 @@
 A compressed chunk cannot decode to more bytes than the chunk holds: ``prod(chunk shape) * itemsize``
 for fixed-size data types. Every decompressor is run with that bound, checked *before* anything of the
 claimed size is allocated: a zstd, blosc or LZ4 header is read and compared first, zlib/gzip/bz2/lzma
-streams are inflated with a maximum output length. A chunk that claims more raises
-:class:`~zarrlayered.errors.CorruptChunkError`, never a MemoryError.
+streams (and zstd frames that declare no content size) are inflated with a maximum output length. A
+chunk that claims more raises :class:`~zarrlayered.errors.CorruptChunkError`, never a MemoryError.
+
+The decoded size of a chunk of a variable-length type (strings, bytes) is not known from the metadata:
+it is bounded by :func:`vlen_nbytes_bound`, from the chunk's item count and its encoded size.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import bz2
 import gzip
 import io
 import lzma
+import threading
 import zlib
 from collections.abc import Callable
 from typing import Any, Final, Protocol
@@ -20,16 +24,21 @@ from typing import Any, Final, Protocol
 import numcodecs
 import numcodecs.abc
 import numpy as np
+import zstandard
 
+from zarrlayered.core.config import config
 from zarrlayered.errors import CorruptChunkError
 
 __all__ = [
     "MAX_CHUNK_NBYTES",
     "MAX_VARIABLE_CHUNK_NBYTES",
+    "VLEN_ITEM_NBYTES",
+    "VLEN_MAX_RATIO",
     "bounded_decompress",
     "check_vlen_items",
     "chunk_nbytes_bound",
     "max_encoded_nbytes",
+    "vlen_nbytes_bound",
     "zstd_frame_content_size",
 ]
 
@@ -38,8 +47,18 @@ __all__ = [
 MAX_CHUNK_NBYTES: Final = 2**40
 
 #: What the compressed bytes of one chunk of a variable-length data type (strings, bytes, objects) may
-#: decode to; their decoded size is not known from the metadata.
+#: decode to at most, whatever :func:`vlen_nbytes_bound` allows; their decoded size is not known from
+#: the metadata.
 MAX_VARIABLE_CHUNK_NBYTES: Final = 2**30
+
+#: A variable-length chunk may decode to this many bytes per item (a 4-byte length and 60 bytes of
+#: data) whatever its encoded size...
+VLEN_ITEM_NBYTES: Final = 64
+
+#: ...plus this many times its encoded size: the default of the config ``codecs.vlen_max_ratio``. Real
+#: text compresses up to about 10,000:1 with zstd (a long string repeated); only a chunk of megabytes
+#: of one repeated character goes past 16,384:1 (zstd's limit is about 32,500:1, deflate's 1,032:1).
+VLEN_MAX_RATIO: Final = 2**14
 
 #: Streams are inflated this many bytes at a time.
 _PIECE: Final = 2**20
@@ -65,6 +84,23 @@ def chunk_nbytes_bound(shape: tuple[int, ...], dtype: np.dtype[Any]) -> int:
     for n in shape:
         size *= n
     return size * dtype.itemsize
+
+
+def vlen_nbytes_bound(items: int, encoded_nbytes: int) -> int:
+    """The most bytes ``encoded_nbytes`` compressed bytes of ``items`` variable-length items may decode to.
+
+    ``4 + items * VLEN_ITEM_NBYTES + encoded_nbytes * ratio``, at most :data:`MAX_VARIABLE_CHUNK_NBYTES`,
+    where ``ratio`` is the config ``codecs.vlen_max_ratio`` (:data:`VLEN_MAX_RATIO` by default).
+
+    Raises
+    ------
+    ValueError
+        If the config ``codecs.vlen_max_ratio`` is not a positive integer.
+    """
+    ratio = config.get("codecs.vlen_max_ratio", VLEN_MAX_RATIO)
+    if isinstance(ratio, bool) or not isinstance(ratio, int) or ratio < 1:
+        raise ValueError(f"config 'codecs.vlen_max_ratio' must be a positive integer, got {ratio!r}")
+    return min(MAX_VARIABLE_CHUNK_NBYTES, 4 + items * VLEN_ITEM_NBYTES + encoded_nbytes * ratio)
 
 
 class _Decompressor(Protocol):
@@ -162,10 +198,40 @@ def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
     return value + 256 if fcs_size == 2 else value
 
 
+_ZSTD_LOCAL = threading.local()
+
+
+def _zstd_decompressor() -> zstandard.ZstdDecompressor:
+    # a ZstdDecompressor may not be shared between threads; one per thread is reused
+    decompressor: zstandard.ZstdDecompressor | None = getattr(_ZSTD_LOCAL, "decompressor", None)
+    if decompressor is None:
+        decompressor = _ZSTD_LOCAL.decompressor = zstandard.ZstdDecompressor()
+    return decompressor
+
+
 def _zstd(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> Any:
+    """Decode zstd frames (concatenated, as numcodecs does), never producing more than ``limit`` bytes.
+
+    One frame that declares its size (as numcodecs and zarr-python write it) is decoded in one call once
+    its size is checked. Frames that do not declare it (or several frames) are first streamed, piece by
+    piece, and refused as soon as the output passes ``limit``; data found to fit is then decoded by
+    numcodecs, which also reports a truncated frame (a stream reader just stops).
+    """
     claimed = zstd_frame_content_size(data)
     if claimed is not None and claimed > limit:
         raise _too_big("zstd", claimed, limit)
+    decompressor = _zstd_decompressor()
+    if claimed is not None:
+        try:
+            return decompressor.decompress(data, allow_extra_data=False)
+        except zstandard.ZstdError:
+            pass  # more frames after the first (or damage): the bounded stream below decides
+    produced = 0
+    with decompressor.stream_reader(data, read_across_frames=True) as reader:
+        while piece := reader.read(min(_PIECE, limit + 1 - produced)):
+            produced += len(piece)
+            if produced > limit:
+                raise _too_big("zstd", None, limit)
     return codec.decode(data)
 
 

@@ -27,7 +27,13 @@ from zarrlayered.codecs.abc import (
     check_fields,
     parse_named_configuration,
 )
-from zarrlayered.codecs.limits import bounded_decompress, check_vlen_items, chunk_nbytes_bound, max_encoded_nbytes
+from zarrlayered.codecs.limits import (
+    bounded_decompress,
+    check_vlen_items,
+    chunk_nbytes_bound,
+    max_encoded_nbytes,
+    vlen_nbytes_bound,
+)
 from zarrlayered.core.config import allow_pickle
 from zarrlayered.errors import ChecksumError, MetadataValidationError, UnsafeCodecError
 
@@ -240,11 +246,15 @@ class V2Codec(ArrayBytesCodec):
         """Decompress, undo the filters, and view the result as the chunk (in ``spec.order``).
 
         The compressor may decode to no more bytes than the chunk holds (a generous multiple of it when
-        filters change the element size; a fixed cap for object arrays).
+        filters change the element size; for object arrays,
+        :func:`~zarrlayered.codecs.limits.vlen_nbytes_bound` of the item count and the encoded size).
         """
-        limit = chunk_nbytes_bound(spec.shape, spec.dtype)
-        if self.filters and spec.dtype.kind not in "OT":
-            limit = max_encoded_nbytes(8 * limit)
+        if spec.dtype.kind in "OT" or spec.dtype.hasobject:  # no size from the metadata
+            limit = vlen_nbytes_bound(spec.size, memoryview(data).nbytes)
+        else:
+            limit = chunk_nbytes_bound(spec.shape, spec.dtype)
+            if self.filters:
+                limit = max_encoded_nbytes(8 * limit)
         decoded: Any = data if self.compressor is None else numcodec_decode(self.compressor, data, limit)
         for f in reversed(self.filters or ()):
             if isinstance(f, _VLEN_CODECS):
