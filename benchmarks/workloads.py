@@ -15,15 +15,25 @@ and is driven the way its documentation shows:
   size (1 MiB): turned off, h5py reads 1 MiB chunks seven times slower. h5py is then the only library
   here that keeps decoded chunks between reads: a full read sweeps more chunks than the cache holds and
   gains nothing from it, but the latency row reads the same chunk over and over, which h5py answers
-  from its cache.
+  from its cache;
+- a plain Python loop over the chunk files with a pool of 2 threads (the machine's cores), for the
+  workloads of 1 MiB chunks: the floor of what Python code can do on this machine. A read opens each
+  file, reads it into a per-thread buffer (``readinto``; or ``read`` and numcodecs' ``decode(..., out=)``)
+  and copies that into its place in the output; a write makes each chunk contiguous
+  (``np.ascontiguousarray``), encodes it with numcodecs and writes it to its file. No metadata, no
+  checks, no missing chunks: what is left is the system calls, the decoding and the memory traffic
+  that every library pays.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -35,6 +45,7 @@ __all__ = [
     "WORKLOADS",
     "ArraySpec",
     "Library",
+    "PlainLoop",
     "Read",
     "Selection",
     "Target",
@@ -293,8 +304,98 @@ class H5py(Library):
         array.file.close()
 
 
+@dataclass(frozen=True)
+class _ChunkFiles:
+    """The plain loop's "array": one file per chunk under ``path``, named like Zarr V3's default keys."""
+
+    path: Path
+    spec: ArraySpec
+
+    def chunks(self) -> list[tuple[str, tuple[slice, ...]]]:
+        """Every chunk: its file and its place in the array."""
+        grids = [range(0, n, c) for n, c in zip(self.spec.shape, self.spec.chunks, strict=True)]
+        return [
+            (
+                os.path.join(self.path, "c", *(str(s // c) for s, c in zip(start, self.spec.chunks, strict=True))),
+                tuple(slice(s, s + c) for s, c in zip(start, self.spec.chunks, strict=True)),
+            )
+            for start in itertools.product(*grids)
+        ]
+
+
+class PlainLoop(Library):
+    """The floor: a plain Python loop over the chunk files on a pool of 2 threads (1 MiB chunks only)."""
+
+    name = "plain-loop"
+    threads = 2
+    _pool: ClassVar[ThreadPoolExecutor | None] = None
+
+    @classmethod
+    def _map(cls, fn: Callable[[Any], None], items: list[Any]) -> None:
+        if cls._pool is None:
+            cls._pool = ThreadPoolExecutor(cls.threads, thread_name_prefix="plain-loop")
+        for _ in cls._pool.map(fn, items):
+            pass
+
+    def supports(self, spec: ArraySpec, selection: Selection | None = None) -> bool:
+        chunk_nbytes = math.prod(spec.chunks) * np.dtype(spec.dtype).itemsize
+        whole = all(n % c == 0 for n, c in zip(spec.shape, spec.chunks, strict=True))
+        return spec.on_disk and spec.shards is None and whole and chunk_nbytes >= 1 << 20
+
+    def create(self, spec: ArraySpec, path: Path | None) -> Any:
+        assert path is not None
+        path.mkdir()
+        return _ChunkFiles(path, spec)
+
+    @staticmethod
+    def _codec(spec: ArraySpec) -> Any:
+        import numcodecs
+
+        return None if spec.zstd_level is None else numcodecs.Zstd(level=spec.zstd_level)
+
+    def writer(self, array: Any, data: np.ndarray) -> Callable[[], None]:
+        codec = self._codec(array.spec)
+        chunks = array.chunks()
+
+        def one(item: tuple[str, tuple[slice, ...]]) -> None:
+            name, place = item
+            chunk = np.ascontiguousarray(data[place])
+            os.makedirs(os.path.dirname(name), exist_ok=True)
+            with open(name, "wb") as f:
+                f.write(chunk if codec is None else codec.encode(chunk))
+
+        return lambda: self._map(one, chunks)
+
+    def reader(self, array: Any, selection: Selection) -> Callable[[], np.ndarray]:
+        spec: ArraySpec = array.spec
+        codec = self._codec(spec)
+        chunks = array.chunks()
+        scratch = threading.local()  # one chunk buffer per thread
+
+        def read_all() -> np.ndarray:
+            out = np.empty(spec.shape, dtype=spec.dtype)
+
+            def one(item: tuple[str, tuple[slice, ...]]) -> None:
+                name, place = item
+                buffer = getattr(scratch, "buffer", None)
+                if buffer is None:
+                    buffer = scratch.buffer = np.empty(spec.chunks, dtype=spec.dtype)
+                with open(name, "rb", buffering=0) as f:
+                    if codec is None:
+                        f.readinto(buffer)
+                    else:
+                        codec.decode(f.read(), out=buffer)
+                out[place] = buffer
+
+            self._map(one, chunks)
+            return out
+
+        key = selection.key
+        return read_all if key is Ellipsis else lambda: read_all()[key]
+
+
 #: The libraries, in the order of the table's columns; zarrlayered first (the ratios are to it).
-LIBRARIES: tuple[Library, ...] = (Zarrlayered(), ZarrPython(), Tensorstore(), H5py())
+LIBRARIES: tuple[Library, ...] = (Zarrlayered(), ZarrPython(), Tensorstore(), H5py(), PlainLoop())
 
 
 # -- the workloads (sizes and targets from issue 8) ------------------------------------------------------------------
