@@ -18,6 +18,7 @@ __all__ = [
     "MissingDimensionNamesError",
     "NodeNotFoundError",
     "ReadOnlyError",
+    "SelectionTooLargeError",
     "StoreClosedError",
     "SyncError",
     "UnsafeCodecError",
@@ -124,4 +125,12 @@ class UnsafeCodecError(ZarrlayeredError, ValueError):
     """A codec that can execute code when decoding (numcodecs ``pickle``) was refused.
 
     Set the config ``codecs.allow_pickle`` to True to allow it for data you trust.
+    """
+
+
+class SelectionTooLargeError(ZarrlayeredError, ValueError):
+    """The result of a read cannot be allocated (numpy refused an array that large).
+
+    The message names the array's path, the selection's shape and the bytes it needs; read such an array
+    in pieces (or into an ``out`` array you allocate, e.g. a memory map).
     """

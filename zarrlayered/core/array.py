@@ -36,7 +36,7 @@ from zarrlayered.core.sharded_pipeline import (
     write_sharded_sync,
 )
 from zarrlayered.core.storage_transformers import apply_storage_transformers, parse_storage_transformers
-from zarrlayered.errors import ReadOnlyError
+from zarrlayered.errors import ReadOnlyError, SelectionTooLargeError
 from zarrlayered.info import ArrayInfo
 from zarrlayered.stores.abc import Store
 
@@ -85,6 +85,25 @@ def _open_mesh(selection: Any, ndim: int) -> tuple[np.ndarray[Any, Any], ...] | 
             return None
         arrays.append(entry.reshape(-1))
     return tuple(arrays)
+
+
+def _basic_selection_shape(selection: Any, shape: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The shape numpy gives ``selection`` of an array of ``shape`` (a zero-stride view: no allocation), or None."""
+    try:
+        view = np.broadcast_to(np.zeros((), np.int8), shape)[selection]
+    except Exception:  # only for an error message
+        return None
+    return tuple(view.shape)
+
+
+def _selection_too_large(path: str, shape: tuple[int, ...] | None, dtype: np.dtype[Any]) -> SelectionTooLargeError:
+    if shape is None:
+        return SelectionTooLargeError(f"array {path!r}: the selection ({dtype}) is too large to plan or allocate")
+    nbytes = math.prod(shape) * dtype.itemsize
+    return SelectionTooLargeError(
+        f"array {path!r}: the selection of shape {shape} ({dtype}) needs {nbytes} bytes, more than can be "
+        "allocated; read it in pieces"
+    )
 
 
 class AsyncArray:
@@ -260,20 +279,27 @@ class AsyncArray:
     def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:
         """The chunk plan of ``selection`` (kinds: getitem, basic, orthogonal, coordinate, vindex, mask, block)."""
         grid = self._read_grid
-        mesh = _open_mesh(selection, self.ndim) if kind in ("getitem", "vindex", "coordinate") else None
-        if mesh is not None:
-            return get_indexer(mesh, self.shape, grid, "orthogonal")
-        if kind == "block" and self._sharded is not None:
-            # blocks of a sharded array are its shards (zarr-python 3); plan them on the inner chunks
-            shard_grid = self.metadata.chunk_grid
-            region = BlockIndexer(selection, self.shape, shard_grid).element_region()
-            return get_indexer(region, self.shape, grid, "basic")
-        return get_indexer(selection, self.shape, grid, kind)
+        try:  # planning a selection of 2**40 chunks (or reading it) cannot be allocated: a documented error
+            mesh = _open_mesh(selection, self.ndim) if kind in ("getitem", "vindex", "coordinate") else None
+            if mesh is not None:
+                return get_indexer(mesh, self.shape, grid, "orthogonal")
+            if kind == "block" and self._sharded is not None:
+                # blocks of a sharded array are its shards (zarr-python 3); plan them on the inner chunks
+                shard_grid = self.metadata.chunk_grid
+                region = BlockIndexer(selection, self.shape, shard_grid).element_region()
+                return get_indexer(region, self.shape, grid, "basic")
+            return get_indexer(selection, self.shape, grid, kind)
+        except MemoryError as exc:
+            shape = _basic_selection_shape(selection, self.shape) if kind in ("getitem", "basic") else None
+            raise _selection_too_large(self.name, shape, self.dtype) from exc
 
     def _new_out(self, indexer: Indexer, out: np.ndarray[Any, Any] | None) -> np.ndarray[Any, Any]:
         if out is None:
             order: Literal["C", "F"] = "F" if self.order == "F" else "C"
-            return np.empty(indexer.shape, dtype=self.dtype, order=order)
+            try:
+                return np.empty(indexer.shape, dtype=self.dtype, order=order)
+            except (MemoryError, ValueError) as exc:  # numpy: "array is too big" or "Unable to allocate"
+                raise _selection_too_large(self.name, indexer.shape, self.dtype) from exc
         if not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy array, got {type(out).__name__}")
         if out.shape != indexer.shape:
