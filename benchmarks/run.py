@@ -238,7 +238,7 @@ def _report(workload: Workload, operation: str, times: dict[str, list[float]]) -
 def format_time(seconds: float) -> str:
     """Seconds with a unit that keeps three significant digits or so."""
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if seconds >= scale:
+        if seconds >= scale * 0.9995:  # what rounds to 1000 of a unit is 1 of the next
             return f"{seconds / scale:.3g} {unit}"
     return f"{seconds / 1e-9:.3g} ns"
 
