@@ -19,12 +19,19 @@ Members whose names could escape a directory (absolute, ``..`` or ``.`` segments
 empty segments) are never listed or served, and a warning names them when the archive is opened; they are
 left out when the archive is rewritten. Directory entries (names ending in ``/``) are not keys; they are
 kept as they are.
+
+A compressed member is inflated piece by piece, never past the size the central directory declares for
+it: a member whose stream inflates to more (a lying header) raises CorruptStoreError as soon as it passes
+that size, and a compressed member that declares more than ``max_member_nbytes`` (1 GiB by default) is
+refused before anything is inflated. Stored (uncompressed) members are read as they are: their size is
+bounded by the archive's.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import copy
 import logging
 import os
 import shutil
@@ -41,7 +48,7 @@ from zarrlayered.errors import CorruptStoreError, ReadOnlyError, StoreClosedErro
 from zarrlayered.stores.abc import ByteRequest, SyncStore, validate_key
 from zarrlayered.stores.local import byte_span, make_temp_file
 
-__all__ = ["ZipStore", "parse_zip_compression", "parse_zip_mode"]
+__all__ = ["DEFAULT_MAX_MEMBER_NBYTES", "ZipStore", "parse_zip_compression", "parse_zip_mode"]
 
 logger = logging.getLogger("zarrlayered.store")
 
@@ -57,6 +64,9 @@ _LOCAL_HEADER: Final = struct.Struct("<IHHHHHIIIHH")
 _LOCAL_HEADER_SIGNATURE: Final = 0x04034B50
 _FLAG_ENCRYPTED: Final = 0x1
 _COPY_CHUNK: Final = 1 << 20
+
+#: The largest compressed member a ZipStore inflates by default (its declared size): 1 GiB.
+DEFAULT_MAX_MEMBER_NBYTES: Final = 2**30
 
 
 #: What zipfile raises on a damaged archive or member (bad headers, CRCs, truncated or corrupt deflate data).
@@ -109,8 +119,11 @@ def _remove(path: str | None) -> None:
 class _Archive:
     """The open archive behind a ZipStore and its read-only views; every zipfile call holds ``lock``."""
 
-    def __init__(self, path: str, mode: str, compression: int, allow_zip64: bool) -> None:
+    def __init__(
+        self, path: str, mode: str, compression: int, allow_zip64: bool, max_member_nbytes: int | None
+    ) -> None:
         self.path = path
+        self.max_member_nbytes = max_member_nbytes
         self.mode = mode
         self.compression = compression
         self.allow_zip64 = allow_zip64
@@ -199,11 +212,17 @@ class _Archive:
             if info is None:
                 return None
             start, stop = byte_span(byte_range, info.file_size)
+            stored = info.compress_type == zipfile.ZIP_STORED
+            if not stored and self.max_member_nbytes is not None and info.file_size > self.max_member_nbytes:
+                raise CorruptStoreError(
+                    f"zip member {key!r} of {self.path!r} declares {info.file_size} bytes compressed, more than "
+                    f"max_member_nbytes ({self.max_member_nbytes}); it is not inflated"
+                )
             if start == 0 and stop == info.file_size:
-                return zf.read(info)
+                return zf.read(info) if stored else self._inflate(zf, key, info)
             if stop <= start:
                 return b""
-            if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & _FLAG_ENCRYPTED:
+            if stored and not info.flag_bits & _FLAG_ENCRYPTED:
                 fp = zf.fp
                 assert fp is not None
                 offset = self.data_offsets.get(key)
@@ -214,6 +233,35 @@ class _Archive:
             with zf.open(info) as member:  # compressed: zipfile decompresses up to ``start``
                 member.seek(start)
                 return member.read(stop - start)
+
+    def _inflate(self, zf: zipfile.ZipFile, key: str, info: zipfile.ZipInfo) -> bytes:
+        """A compressed member, inflated piece by piece and refused as soon as it passes its declared size.
+
+        zipfile stops at the declared ``file_size`` (and inflates a whole member in one call when asked to
+        read it all); reading an entry that declares one byte more shows whether the stream goes on. The
+        CRC-32 is checked here, once the size is known to be right.
+        """
+        declared = info.file_size
+        probe = copy.copy(info)
+        probe.file_size = declared + 1
+        if not info.flag_bits & _FLAG_ENCRYPTED:
+            del probe.CRC  # zipfile would compare it with the first ``declared + 1`` bytes
+        out = bytearray()
+        with zf.open(probe) as member:
+            while piece := member.read(min(_COPY_CHUNK, declared + 1 - len(out))):
+                out += piece
+                if len(out) > declared:
+                    raise CorruptStoreError(
+                        f"zip member {key!r} of {self.path!r} inflates to more than the {declared} bytes its "
+                        "header declares"
+                    )
+        if len(out) != declared:
+            raise CorruptStoreError(
+                f"zip member {key!r} of {self.path!r} inflates to {len(out)} bytes, its header declares {declared}"
+            )
+        if not info.flag_bits & _FLAG_ENCRYPTED and zlib.crc32(out) != info.CRC:
+            raise CorruptStoreError(f"zip member {key!r} of {self.path!r}: bad CRC-32")
+        return bytes(out)
 
     def _data_offset(self, fp: IO[bytes], info: zipfile.ZipInfo) -> int:
         fp.seek(info.header_offset)
@@ -376,9 +424,13 @@ def _finalize(archive: _Archive) -> None:
     archive.close()
 
 
-def _open_zip_store(path: str, compression: int, allow_zip64: bool) -> ZipStore:
+def _open_zip_store(
+    path: str, compression: int, allow_zip64: bool, max_member_nbytes: int | None = DEFAULT_MAX_MEMBER_NBYTES
+) -> ZipStore:
     """Unpickle a read-only :class:`ZipStore`: reopen the archive with mode ``"r"``."""
-    return ZipStore(path, mode="r", compression=compression, allowZip64=allow_zip64)
+    return ZipStore(
+        path, mode="r", compression=compression, allowZip64=allow_zip64, max_member_nbytes=max_member_nbytes
+    )
 
 
 class ZipStore(SyncStore):
@@ -396,6 +448,10 @@ class ZipStore(SyncStore):
         byte ranges without reading whole members), ``ZIP_DEFLATED``, ``ZIP_BZIP2`` or ``ZIP_LZMA``.
     allowZip64
         Allow ZIP64 extensions (members or archives past 4 GiB).
+    max_member_nbytes
+        The largest size a compressed member may declare to be read (:data:`DEFAULT_MAX_MEMBER_NBYTES`,
+        1 GiB); a larger one raises :class:`~zarrlayered.errors.CorruptStoreError` naming it, before
+        anything is inflated. None removes the cap. Stored members are not concerned.
 
     Notes
     -----
@@ -418,6 +474,7 @@ class ZipStore(SyncStore):
         mode: str = "r",
         compression: int = zipfile.ZIP_STORED,
         allowZip64: bool = True,
+        max_member_nbytes: int | None = DEFAULT_MAX_MEMBER_NBYTES,
     ) -> None:
         mode = parse_zip_mode(mode)
         compression = parse_zip_compression(compression)
@@ -426,7 +483,11 @@ class ZipStore(SyncStore):
         super().__init__(read_only=mode == "r")
         real = os.path.realpath(os.fspath(path))
         self._path = Path(real)
-        self._archive = _Archive(real, mode, compression, bool(allowZip64))
+        if max_member_nbytes is not None and (
+            isinstance(max_member_nbytes, bool) or not isinstance(max_member_nbytes, int) or max_member_nbytes < 0
+        ):
+            raise ValueError(f"ZipStore max_member_nbytes must be None or an int >= 0, got {max_member_nbytes!r}")
+        self._archive = _Archive(real, mode, compression, bool(allowZip64), max_member_nbytes)
         self._owner = True
         self._finalizer = weakref.finalize(self, _finalize, self._archive)
 
@@ -465,14 +526,14 @@ class ZipStore(SyncStore):
         clone._owner = False
         return clone
 
-    def __reduce__(self) -> tuple[Any, tuple[str, int, bool]]:
+    def __reduce__(self) -> tuple[Any, tuple[str, int, bool, int | None]]:
         archive = self._archive
         if archive.mode != "r":
             raise TypeError(
                 f"cannot pickle {self!r}: a writable ZipStore holds uncommitted writes; close it and "
                 f"pickle ZipStore({str(self._path)!r}, mode='r') instead"
             )
-        return _open_zip_store, (archive.path, archive.compression, archive.allow_zip64)
+        return _open_zip_store, (archive.path, archive.compression, archive.allow_zip64, archive.max_member_nbytes)
 
     def with_read_only(self, read_only: bool = True) -> Self:
         """Return a view of the same open archive with the given read-only flag.
