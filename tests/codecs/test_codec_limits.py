@@ -143,3 +143,18 @@ def test_a_string_chunk_is_bounded_by_its_items_and_encoded_size(chain: CodecCha
     assert vlen_nbytes_bound(100, len(bomb)) < 2**21
     with pytest.raises(CorruptChunkError, match="bytes the chunk can hold"):
         chain.decode(bomb, STRING_SPEC)
+
+
+@pytest.mark.parametrize("level", [3, 19, 22])
+def test_the_window_of_an_unsized_frame_is_bounded_by_the_chunk(level: int) -> None:
+    """Streamed, a frame keeps the window it declares: up to 8 MiB is allowed for a small chunk, not 128 MiB."""
+    compressor = zstandard.ZstdCompressor(level=level, write_content_size=False).compressobj()
+    frame = compressor.compress(VALUES.tobytes()) + compressor.flush()
+    window = zstandard.get_frame_parameters(frame).window_size
+    chain = chains()["v3-zstd"]
+    if window <= 2**23:
+        np.testing.assert_array_equal(chain.decode(frame, SPEC), VALUES)
+    else:
+        assert window == 2**27
+        with pytest.raises(CorruptChunkError, match="too much memory"):
+            chain.decode(frame, SPEC)

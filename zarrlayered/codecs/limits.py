@@ -200,6 +200,11 @@ def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
 
 _ZSTD_LOCAL = threading.local()
 
+#: The window a zstd frame without content size may ask for is at least 8 MiB (zstd's at level 19)...
+_ZSTD_MIN_WINDOW: Final = 2**23
+#: ...and at most 128 MiB (libzstd's default limit), between them the chunk's size rounded up.
+_ZSTD_MAX_WINDOW: Final = 2**27
+
 
 def _zstd_decompressor() -> zstandard.ZstdDecompressor:
     # a ZstdDecompressor may not be shared between threads; one per thread is reused
@@ -226,8 +231,11 @@ def _zstd(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> A
             return decompressor.decompress(data, allow_extra_data=False)
         except zstandard.ZstdError:
             pass  # more frames after the first (or damage): the bounded stream below decides
+    # streaming keeps a window of the size the frame asks for: no more than the chunk needs (at least
+    # zstd's window at level 19, 8 MiB; at most libzstd's default limit, 128 MiB)
+    window = min(_ZSTD_MAX_WINDOW, max(_ZSTD_MIN_WINDOW, 1 << max(limit - 1, 0).bit_length()))
     produced = 0
-    with decompressor.stream_reader(data, read_across_frames=True) as reader:
+    with zstandard.ZstdDecompressor(max_window_size=window).stream_reader(data, read_across_frames=True) as reader:
         while piece := reader.read(min(_PIECE, limit + 1 - produced)):
             produced += len(piece)
             if produced > limit:
