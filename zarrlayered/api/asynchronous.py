@@ -482,7 +482,8 @@ def _like_kwargs(a: Any, kwargs: Mapping[str, Any], *, fill: bool = False) -> di
                 out.update(order=a.order, compressor=a.compressors[0] if a.compressors else None,
                            filters=list(a.filters) or None)
             else:
-                out.update(filters=list(a.filters), serializer=a.serializer, compressors=list(a.compressors))
+                out.update(filters=list(a.filters), serializer=a.serializer, compressors=list(a.compressors),
+                           shards=a.shards)
         if fill:
             out["fill_value"] = a.fill_value
     elif not hasattr(a, "shape"):
@@ -564,6 +565,7 @@ async def from_array(
         keep: dict[str, Any] = {"filters": list(source.filters), "compressors": list(source.compressors)}
         if source.zarr_format == 3:
             keep["serializer"] = source.serializer
+            keep["shards"] = source.shards  # the codecs above are a sharded array's inner codecs
         for key, value in keep.items():
             if kwargs.get(key, "keep") == "keep":
                 if same:

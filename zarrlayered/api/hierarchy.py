@@ -199,6 +199,7 @@ def _array_kwargs(source: AsyncArray, create_kws: Mapping[str, Any]) -> dict[str
     }
     if source.zarr_format == 3:
         kwargs["serializer"] = source.serializer
+        kwargs["shards"] = source.shards  # filters/serializer/compressors are a sharded array's inner codecs
         kwargs["dimension_names"] = getattr(source.metadata, "dimension_names", None)
     else:
         kwargs["order"] = source.order
@@ -207,7 +208,7 @@ def _array_kwargs(source: AsyncArray, create_kws: Mapping[str, Any]) -> dict[str
         compressor = overrides.pop("compressor")
         overrides["compressors"] = [] if compressor is None else [compressor]
     if overrides.get("zarr_format", source.zarr_format) != source.zarr_format:
-        for key in ("filters", "compressors", "serializer", "order", "dimension_names"):
+        for key in ("filters", "compressors", "serializer", "shards", "order", "dimension_names"):
             kwargs.pop(key, None)
     kwargs.update(overrides)
     return kwargs

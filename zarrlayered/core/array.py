@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from zarrlayered.codecs.chain import CodecChain
+from zarrlayered.codecs.sharding import ShardingCodec
 from zarrlayered.core.chunk_grids import ChunkGrid, RectilinearChunkGrid
 from zarrlayered.core.codec_pipeline import (
     ChunkLayout,
@@ -253,19 +255,28 @@ class AsyncArray:
         v2 = getattr(self.metadata, "compressor", None)
         if self.zarr_format == 2:
             return () if v2 is None else (v2,)
-        return tuple(self._layout.chain.bytes_bytes)
+        return tuple(self._reported_chain.bytes_bytes)
+
+    @property
+    def _reported_chain(self) -> CodecChain:
+        """The chain that filters/serializer/compressors describe: a sharded array's inner chain, as in
+        zarr-python 3 (where the only codec is ``sharding_indexed``, its inner codecs are reported)."""
+        chain = self._layout.chain
+        if not chain.array_array and not chain.bytes_bytes and isinstance(chain.array_bytes, ShardingCodec):
+            return CodecChain.from_codecs(chain.array_bytes.codecs)
+        return chain
 
     @property
     def filters(self) -> tuple[Any, ...]:
         """The array -> array codecs (V3) or the filters (V2)."""
         if self.zarr_format == 2:
             return tuple(getattr(self.metadata, "filters", None) or ())
-        return tuple(self._layout.chain.array_array)
+        return tuple(self._reported_chain.array_array)
 
     @property
     def serializer(self) -> BaseCodec | None:
         """The array -> bytes codec (V3); None for V2."""
-        return None if self.zarr_format == 2 else self._layout.chain.array_bytes
+        return None if self.zarr_format == 2 else self._reported_chain.array_bytes
 
     @property
     def sync_path(self) -> bool:
