@@ -158,3 +158,13 @@ def test_the_window_of_an_unsized_frame_is_bounded_by_the_chunk(level: int) -> N
         assert window == 2**27
         with pytest.raises(CorruptChunkError, match="too much memory"):
             chain.decode(frame, SPEC)
+
+
+@pytest.mark.parametrize("name", sorted(chains()))
+@pytest.mark.parametrize("tail", [b"\x28\xb5\x2f\xfd", b"\x28\xb5\x2f\xfd\x04", b"\x28"])
+def test_an_unsized_frame_followed_by_a_partial_frame_is_an_error(name: str, tail: bytes) -> None:
+    """Found by the fuzz suite: numcodecs' decoder (0.16) never returns on a frame without a content
+    size followed by the start of another frame; zarrlayered decodes such frames itself."""
+    data = unsized(VALUES.tobytes(), write_checksum=True) + tail
+    with pytest.raises(CorruptChunkError):
+        chains()[name].decode(data, SPEC)

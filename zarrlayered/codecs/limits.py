@@ -214,33 +214,44 @@ def _zstd_decompressor() -> zstandard.ZstdDecompressor:
     return decompressor
 
 
-def _zstd(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> Any:
+def _zstd(data: bytes | memoryview, limit: int) -> bytes:
     """Decode zstd frames (concatenated, as numcodecs does), never producing more than ``limit`` bytes.
 
     One frame that declares its size (as numcodecs and zarr-python write it) is decoded in one call once
     its size is checked. Frames that do not declare it (or several frames) are first streamed, piece by
-    piece, and refused as soon as the output passes ``limit``; data found to fit is then decoded by
-    numcodecs, which also reports a truncated frame (a stream reader just stops).
+    piece, and refused as soon as the output passes ``limit``; data found to fit is then decoded frame by
+    frame, which reports a truncated frame (a stream reader just stops). numcodecs is not used for them:
+    its decoder never returns on some damaged frames of this kind.
     """
     claimed = zstd_frame_content_size(data)
     if claimed is not None and claimed > limit:
         raise _too_big("zstd", claimed, limit)
-    decompressor = _zstd_decompressor()
     if claimed is not None:
         try:
-            return decompressor.decompress(data, allow_extra_data=False)
+            return _zstd_decompressor().decompress(data, allow_extra_data=False)
         except zstandard.ZstdError:
             pass  # more frames after the first (or damage): the bounded stream below decides
     # streaming keeps a window of the size the frame asks for: no more than the chunk needs (at least
     # zstd's window at level 19, 8 MiB; at most libzstd's default limit, 128 MiB)
     window = min(_ZSTD_MAX_WINDOW, max(_ZSTD_MIN_WINDOW, 1 << max(limit - 1, 0).bit_length()))
+    decompressor = zstandard.ZstdDecompressor(max_window_size=window)
     produced = 0
-    with zstandard.ZstdDecompressor(max_window_size=window).stream_reader(data, read_across_frames=True) as reader:
+    with decompressor.stream_reader(data, read_across_frames=True) as reader:
         while piece := reader.read(min(_PIECE, limit + 1 - produced)):
             produced += len(piece)
             if produced > limit:
                 raise _too_big("zstd", None, limit)
-    return codec.decode(data)
+    rest = data if isinstance(data, bytes) else bytes(memoryview(data).cast("B"))
+    if not rest:
+        raise CorruptChunkError("codec 'zstd': the chunk is empty, not a zstd frame")
+    out = bytearray()
+    while rest:  # each frame decodes to no more than the stream above produced
+        frame = decompressor.decompressobj()
+        out += frame.decompress(rest)
+        if not frame.eof:
+            raise CorruptChunkError("codec 'zstd': the compressed data ends before the end of its frame")
+        rest = frame.unused_data
+    return bytes(out)
 
 
 def _blosc(codec: numcodecs.abc.Codec, data: bytes | memoryview, limit: int) -> Any:
@@ -304,7 +315,7 @@ def bounded_decompress(codec: numcodecs.abc.Codec, data: bytes | memoryview, lim
     if limit is None:
         return codec.decode(data)
     if isinstance(codec, numcodecs.Zstd):
-        return _zstd(codec, data, limit)
+        return _zstd(data, limit)
     if isinstance(codec, numcodecs.Blosc):
         return _blosc(codec, data, limit)
     lz4 = getattr(numcodecs, "LZ4", None)
