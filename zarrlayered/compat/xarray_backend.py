@@ -185,17 +185,7 @@ def _codec_encoding(array: Array) -> dict[str, Any]:
     """
     if array.zarr_format == 2:
         return {"compressors": tuple(array.compressors), "filters": tuple(array.filters)}
-    from zarrlayered.codecs.abc import ArrayArrayCodec, BytesBytesCodec
-    from zarrlayered.codecs.sharding import ShardingCodec
-
-    serializer = array.serializer
-    if isinstance(serializer, ShardingCodec):
-        inner = serializer.codecs
-        return {
-            "compressors": tuple(c.to_dict() for c in inner if isinstance(c, BytesBytesCodec)),
-            "filters": tuple(c.to_dict() for c in inner if isinstance(c, ArrayArrayCodec)),
-            "serializer": next(c.to_dict() for c in inner if not isinstance(c, ArrayArrayCodec | BytesBytesCodec)),
-        }
+    serializer = array.serializer  # a sharded array reports its inner codecs
     encoding: dict[str, Any] = {
         "compressors": tuple(c.to_dict() for c in array.compressors),
         "filters": tuple(c.to_dict() for c in array.filters),
