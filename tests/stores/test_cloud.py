@@ -255,8 +255,8 @@ class _RangeRequestHandler(http.server.SimpleHTTPRequestHandler):
         wanted = self.headers.get("Range")
         self.server.requests.append((self.command, self.path, wanted))  # type: ignore[attr-defined]
         path = Path(self.translate_path(self.path))
-        if wanted is None or not path.is_file():
-            return super().send_head()
+        if wanted is None or not path.is_file() or not self.server.honours_ranges:  # type: ignore[attr-defined]
+            return super().send_head()  # 200 and the whole file, as a server that ignores Range answers
         data = path.read_bytes()
         match = re.fullmatch(r"bytes=(\d*)-(\d*)", wanted)
         if match is None:
@@ -306,9 +306,10 @@ def _tls_context(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return server, ssl.create_default_context(cafile=str(cert))
 
 
-@pytest.fixture(params=["http", "https"])
+@pytest.fixture(params=["http", "https", "http-ignoring-ranges"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    """A directory served by a loopback ``http.server`` (``https``: TLS with a certificate the client trusts)."""
+    """A directory served by a loopback ``http.server`` (``https``: TLS with a certificate the client trusts;
+    ``http-ignoring-ranges``: a server that answers every range request with the whole file)."""
     root = tmp_path / "served"
     root.mkdir()
     server = http.server.ThreadingHTTPServer(
@@ -321,8 +322,10 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         server_context, client_context = _tls_context(tmp_path)
         server.socket = server_context.wrap_socket(server.socket, server_side=True)
         options = {"ssl": client_context}
-    served = Served(root, f"{request.param}://127.0.0.1:{server.server_address[1]}", options)
+    scheme = request.param.removesuffix("-ignoring-ranges")
+    served = Served(root, f"{scheme}://127.0.0.1:{server.server_address[1]}", options)
     server.requests = served.requests  # type: ignore[attr-defined]
+    server.honours_ranges = not request.param.endswith("-ignoring-ranges")  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

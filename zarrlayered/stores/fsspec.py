@@ -203,6 +203,21 @@ def _range_args(byte_range: ByteRequest | None) -> tuple[int | None, int | None]
     return -byte_range.suffix, None
 
 
+def _trim_to_range(data: bytes, byte_range: ByteRequest | None) -> bytes:
+    """``data`` cut to the requested bytes when the server ignored ``Range`` and sent the whole value.
+
+    A server that honours ranges never sends more than was asked for; one that ignores them (plain web
+    servers such as Python's ``http.server``) answers 200 with the whole value, which fsspec passes on.
+    """
+    if isinstance(byte_range, RangeByteRequest) and len(data) > byte_range.end - byte_range.start:
+        logger.debug("the server ignored a byte range: %d bytes came for %s", len(data), byte_range)
+        return data[byte_range.start : byte_range.end]
+    if isinstance(byte_range, SuffixByteRequest) and len(data) > byte_range.suffix:
+        logger.debug("the server ignored a byte range: %d bytes came for %s", len(data), byte_range)
+        return data[len(data) - byte_range.suffix :]
+    return data
+
+
 def _is_empty_request(byte_range: ByteRequest | None) -> bool:
     if isinstance(byte_range, RangeByteRequest):
         return byte_range.end == byte_range.start
@@ -625,7 +640,7 @@ class FsspecStore(Store):
                 if info is not None and int(info["size"]) <= start:
                     return b""
             raise
-        return bytes(data)
+        return _trim_to_range(bytes(data), byte_range)
 
     async def _exists(self, key: str) -> bool:
         return await self._info(key) is not None
