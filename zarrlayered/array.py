@@ -93,6 +93,12 @@ class Array:
         return self._async_array.store
 
     @property
+    def store_path(self) -> str:
+        """Where the array is: ``"<store URL>/<path>"``, as zarr-python 3 prints it."""
+        path = self._async_array.path
+        return f"{self.store}/{path}" if path else str(self.store)
+
+    @property
     def path(self) -> str:
         """The path of the array in its store."""
         return self._async_array.path
@@ -232,7 +238,7 @@ class Array:
         return sync(self._async_array.info_complete())
 
     def __repr__(self) -> str:
-        return f"<Array {self.store!r}{self.name} shape={self.shape} dtype={self.dtype}>"
+        return f"<Array {self.store_path} shape={self.shape} dtype={self.dtype}>"
 
     def __len__(self) -> int:
         if self.ndim == 0:

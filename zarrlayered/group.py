@@ -101,8 +101,8 @@ class Group:
 
     @property
     def store_path(self) -> str:
-        """Where the group is: ``"<store>/<path>"``."""
-        return f"{self.store!r}{self.name}"
+        """Where the group is: ``"<store URL>/<path>"``, as zarr-python 3 prints it."""
+        return f"{self.store}/{self.path}" if self.path else str(self.store)
 
     @property
     def path(self) -> str:

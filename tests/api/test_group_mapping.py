@@ -319,7 +319,7 @@ def test_group_extras_from_zarr_python_3() -> None:
     assert zarrlayered.Group.open(store) == g
     assert g.synchronizer is None and g.store is store and g.path == "" and g.basename == ""
     assert g.metadata.zarr_format == 3 and g.zarr_format == 3
-    assert str(store.__class__.__name__) in repr(g)
+    assert repr(g) == f"<Group memory://{id(store._store_dict)}>"  # as zarr-python 3 prints it
     arr = g.create_dataset("legacy", shape=(2,), dtype="i4", compressor=None)
     assert arr.compressors == ()
     assert g.require_dataset("legacy", shape=(2,), dtype="i4") == arr

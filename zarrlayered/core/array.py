@@ -284,7 +284,8 @@ class AsyncArray:
         return bool(self._data_store.supports_sync)
 
     def __repr__(self) -> str:
-        return f"<AsyncArray {self.store!r}{self.name} shape={self.shape} dtype={self.dtype}>"
+        where = f"{self.store}/{self.path}" if self.path else str(self.store)
+        return f"<AsyncArray {where} shape={self.shape} dtype={self.dtype}>"
 
     # -- selections ----------------------------------------------------------------------------------
     def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:

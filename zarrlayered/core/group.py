@@ -272,7 +272,7 @@ class AsyncGroup:
         return self._info([node.metadata async for _, node in self.members(max_depth=None)])
 
     def __repr__(self) -> str:
-        return f"<AsyncGroup {self.store!r}{self.name}>"
+        return f"<AsyncGroup {self.store}/{self.path}>" if self.path else f"<AsyncGroup {self.store}>"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AsyncGroup):

@@ -404,6 +404,14 @@ class Store(ABC):
     def _describe(self) -> str:
         return ""
 
+    def __str__(self) -> str:
+        """Where the store is, as a URL (``file:///data/x.zarr``, ``memory://<id>``, ``s3://bucket/x``), as
+        zarr-python 3 prints stores; :class:`~zarrlayered.Array` and :class:`~zarrlayered.Group` reprs use it."""
+        return self._url()
+
+    def _url(self) -> str:
+        return f"{type(self).__name__.lower()}://{id(self)}"
+
 
 class SyncStore(Store):
     """A store whose backend answers synchronously.

@@ -425,6 +425,9 @@ class FsspecStore(Store):
     def __hash__(self) -> int:
         return hash((FsspecStore, type(self._fs), self._root))
 
+    def _url(self) -> str:
+        return str(self._fs.unstrip_protocol(self._root))
+
     def _describe(self) -> str:
         return repr(self._fs.unstrip_protocol(self._root))
 

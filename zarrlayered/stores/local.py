@@ -216,6 +216,9 @@ class LocalStore(SyncStore):
     def __hash__(self) -> int:
         return hash((LocalStore, self._real_root, self.read_only))
 
+    def _url(self) -> str:
+        return Path(self._root_str).as_uri()
+
     def _describe(self) -> str:
         return repr(self._root_str)
 

@@ -265,6 +265,9 @@ class MappingStore(SyncStore):
     def __hash__(self) -> int:
         return hash((MappingStore, id(self._mapping)))
 
+    def _url(self) -> str:
+        return f"mapping://{id(self._mapping)}"
+
     def _describe(self) -> str:
         return f"{type(self._mapping).__module__}.{type(self._mapping).__name__} at {id(self._mapping):#x}"
 

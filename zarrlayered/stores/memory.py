@@ -59,6 +59,9 @@ class MemoryStore(SyncStore):
     def __hash__(self) -> int:
         return hash((MemoryStore, id(self._store_dict)))
 
+    def _url(self) -> str:
+        return f"memory://{id(self._store_dict)}"
+
     def _describe(self) -> str:
         return f"<{len(self._store_dict)} keys at {id(self._store_dict):#x}>"
 

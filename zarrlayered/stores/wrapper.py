@@ -64,6 +64,9 @@ class WrapperStore(Store):
     def close(self) -> None:
         self._store.close()
 
+    def _url(self) -> str:
+        return str(self._store)
+
     def _describe(self) -> str:
         return repr(self._store)
 

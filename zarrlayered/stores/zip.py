@@ -517,6 +517,9 @@ class ZipStore(SyncStore):
     def __hash__(self) -> int:
         return hash((ZipStore, self._path))
 
+    def _url(self) -> str:
+        return f"zip://{self._path}"
+
     def _describe(self) -> str:
         return f"{str(self._path)!r}, mode={self._archive.mode!r}"
 
