@@ -34,6 +34,10 @@ The documented settings (see :data:`DEFAULTS`):
     ``store.retry_backoff_max``, 10 s by default).
 ``codecs.allow_pickle`` (False)
     The numcodecs Pickle codec runs code from the data it decodes: refused unless this is True.
+``codecs.vlen_max_ratio`` (16384)
+    A variable-length string or bytes chunk may decode to at most this many times its encoded size (plus
+    a little per item, never past 1 GiB): a bound against decompression bombs. Real text compresses far
+    less; raise it for chunks of one character repeated millions of times.
 
 A bad value is reported when it is used, by the accessor functions below, with a :class:`ValueError`
 naming the setting and the value. This module imports nothing else from the package, so every layer may
@@ -81,6 +85,7 @@ DEFAULTS: Final[dict[str, Any]] = {
     },
     "codecs": {
         "allow_pickle": False,
+        "vlen_max_ratio": 16_384,
     },
     "store": {
         "retries": 3,
