@@ -11,9 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-import tracemalloc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numcodecs
@@ -23,6 +21,7 @@ import zstandard
 from fuzz_helpers import CASES, FUZZ, check_error, dumps
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from memory_helpers import peak_below
 
 import zarrlayered
 from zarrlayered.codecs.limits import VLEN_MAX_RATIO
@@ -31,18 +30,6 @@ from zarrlayered.stores.memory import MemoryStore
 
 #: What opening and reading one small piece of an array may allocate at its peak, whatever it declares.
 PEAK_LIMIT = 32 * 2**20
-
-
-@contextmanager
-def peak_below(limit: int) -> Iterator[None]:
-    """Assert the traced allocation peak inside the block stays below ``limit`` bytes."""
-    tracemalloc.start()
-    try:
-        yield
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < limit, f"allocated {peak} bytes at the peak"
 
 
 def v3_array(shape: list[int], chunks: list[int], dtype: str = "int32", fill: Any = 0, **extra: Any) -> bytes:

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import pickle
 import struct
-import tracemalloc
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
+from memory_helpers import peak_below
 
 import zarrlayered
 from zarrlayered.core.sync import sync
@@ -26,18 +24,6 @@ from zarrlayered.stores.zip import DEFAULT_MAX_MEMBER_NBYTES, ZipStore
 
 #: 64 MiB of zeros deflate to about 64 KiB.
 BOMB_NBYTES = 64 * 2**20
-
-
-@contextmanager
-def peak_below(limit: int) -> Iterator[None]:
-    """Assert the traced allocation peak inside the block stays below ``limit`` bytes."""
-    tracemalloc.start()
-    try:
-        yield
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < limit, f"allocated {peak} bytes at the peak"
 
 
 def _deflated(name: str) -> zipfile.ZipInfo:
