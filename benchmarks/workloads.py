@@ -45,6 +45,7 @@ __all__ = [
     "WORKLOADS",
     "ArraySpec",
     "Library",
+    "NoFiles",
     "PlainLoop",
     "Read",
     "Selection",
@@ -306,17 +307,23 @@ class H5py(Library):
 
 @dataclass(frozen=True)
 class _ChunkFiles:
-    """The plain loop's "array": one file per chunk under ``path``, named like Zarr V3's default keys."""
+    """The plain loop's "array": one file per chunk under ``path``, named like Zarr V3's default keys.
 
-    path: Path
+    With ``path`` None (the no-files floor), the encoded chunks are kept in ``held`` instead.
+    """
+
+    path: Path | None
     spec: ArraySpec
+    held: dict[str, Any] = field(default_factory=dict)
 
     def chunks(self) -> list[tuple[str, tuple[slice, ...]]]:
-        """Every chunk: its file and its place in the array."""
+        """Every chunk: its name (its file) and its place in the array."""
         grids = [range(0, n, c) for n, c in zip(self.spec.shape, self.spec.chunks, strict=True)]
         return [
             (
-                os.path.join(self.path, "c", *(str(s // c) for s, c in zip(start, self.spec.chunks, strict=True))),
+                os.path.join(
+                    self.path or "", "c", *(str(s // c) for s, c in zip(start, self.spec.chunks, strict=True))
+                ),
                 tuple(slice(s, s + c) for s, c in zip(start, self.spec.chunks, strict=True)),
             )
             for start in itertools.product(*grids)
@@ -332,9 +339,9 @@ class PlainLoop(Library):
 
     @classmethod
     def _map(cls, fn: Callable[[Any], None], items: list[Any]) -> None:
-        if cls._pool is None:
-            cls._pool = ThreadPoolExecutor(cls.threads, thread_name_prefix="plain-loop")
-        for _ in cls._pool.map(fn, items):
+        if PlainLoop._pool is None:
+            PlainLoop._pool = ThreadPoolExecutor(cls.threads, thread_name_prefix="plain-loop")
+        for _ in PlainLoop._pool.map(fn, items):
             pass
 
     def supports(self, spec: ArraySpec, selection: Selection | None = None) -> bool:
@@ -353,6 +360,21 @@ class PlainLoop(Library):
 
         return None if spec.zstd_level is None else numcodecs.Zstd(level=spec.zstd_level)
 
+    def _put(self, array: _ChunkFiles, name: str, value: Any) -> None:
+        """Store one encoded chunk."""
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+        with open(name, "wb") as f:
+            f.write(value)
+
+    def _decoded(self, array: _ChunkFiles, name: str, buffer: np.ndarray, codec: Any) -> np.ndarray:
+        """One decoded chunk, in ``buffer`` (or in memory already held)."""
+        with open(name, "rb", buffering=0) as f:
+            if codec is None:
+                f.readinto(buffer)
+            else:
+                codec.decode(f.read(), out=buffer)
+        return buffer
+
     def writer(self, array: Any, data: np.ndarray) -> Callable[[], None]:
         codec = self._codec(array.spec)
         chunks = array.chunks()
@@ -360,9 +382,7 @@ class PlainLoop(Library):
         def one(item: tuple[str, tuple[slice, ...]]) -> None:
             name, place = item
             chunk = np.ascontiguousarray(data[place])
-            os.makedirs(os.path.dirname(name), exist_ok=True)
-            with open(name, "wb") as f:
-                f.write(chunk if codec is None else codec.encode(chunk))
+            self._put(array, name, chunk if codec is None else codec.encode(chunk))
 
         return lambda: self._map(one, chunks)
 
@@ -380,12 +400,7 @@ class PlainLoop(Library):
                 buffer = getattr(scratch, "buffer", None)
                 if buffer is None:
                     buffer = scratch.buffer = np.empty(spec.chunks, dtype=spec.dtype)
-                with open(name, "rb", buffering=0) as f:
-                    if codec is None:
-                        f.readinto(buffer)
-                    else:
-                        codec.decode(f.read(), out=buffer)
-                out[place] = buffer
+                out[place] = self._decoded(array, name, buffer, codec)
 
             self._map(one, chunks)
             return out
@@ -394,8 +409,32 @@ class PlainLoop(Library):
         return read_all if key is Ellipsis else lambda: read_all()[key]
 
 
+class NoFiles(PlainLoop):
+    """Below the floor: the plain loop with the encoded chunks held in memory, so no file is touched.
+
+    What is left of a read is the decoding and the copy of every chunk into its place in a fresh output;
+    of a write, making each chunk contiguous and encoding it (the encoded chunk is kept, as a store would
+    keep it). A library that reads files cannot take less time than this.
+    """
+
+    name = "no-files"
+
+    def create(self, spec: ArraySpec, path: Path | None) -> Any:
+        return _ChunkFiles(None, spec)
+
+    def _put(self, array: _ChunkFiles, name: str, value: Any) -> None:
+        array.held[name] = value  # the encoded bytes, or the contiguous chunk itself when uncompressed
+
+    def _decoded(self, array: _ChunkFiles, name: str, buffer: np.ndarray, codec: Any) -> np.ndarray:
+        value = array.held[name]
+        if codec is None:
+            return value  # type: ignore[no-any-return]  # copied once, straight into the output
+        codec.decode(value, out=buffer)
+        return buffer
+
+
 #: The libraries, in the order of the table's columns; zarrlayered first (the ratios are to it).
-LIBRARIES: tuple[Library, ...] = (Zarrlayered(), ZarrPython(), Tensorstore(), H5py(), PlainLoop())
+LIBRARIES: tuple[Library, ...] = (Zarrlayered(), ZarrPython(), Tensorstore(), H5py(), PlainLoop(), NoFiles())
 
 
 # -- the workloads (sizes and targets from issue 8) ------------------------------------------------------------------
