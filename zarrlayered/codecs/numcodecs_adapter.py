@@ -34,6 +34,7 @@ from zarrlayered.codecs.limits import (
     max_encoded_nbytes,
     vlen_nbytes_bound,
 )
+from zarrlayered.codecs.zstd import compress_frame
 from zarrlayered.core.config import allow_pickle
 from zarrlayered.errors import ChecksumError, MetadataValidationError, UnsafeCodecError
 
@@ -238,8 +239,12 @@ class V2Codec(ArrayBytesCodec):
             data = f.encode(data)
         if ensure_ndarray_like(data).dtype == object:
             raise MetadataValidationError(f"cannot write an array of dtype {spec.dtype} without an object codec")
-        if self.compressor is not None:
-            data = self.compressor.encode(data)
+        compressor = self.compressor
+        if isinstance(compressor, numcodecs.Zstd) and type(compressor) is numcodecs.Zstd:
+            # the frame numcodecs would write, from a compressor that keeps its context between chunks
+            data = compress_frame(ensure_contiguous_ndarray(data), compressor.level, compressor.checksum)
+        elif compressor is not None:
+            data = compressor.encode(data)
         return _as_buffer(data)
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> np.ndarray[Any, Any]:

@@ -29,7 +29,7 @@ from zarrlayered.codecs.abc import (
 )
 from zarrlayered.codecs.limits import bounded_decompress
 
-__all__ = ["ZstdCodec"]
+__all__ = ["ZstdCodec", "compress_frame"]
 
 _COMPRESSORS = threading.local()
 
@@ -45,6 +45,11 @@ def _compressor(level: int, checksum: bool) -> zstandard.ZstdCompressor:
             level=level, write_checksum=checksum, write_content_size=True
         )
     return compressor
+
+
+def compress_frame(data: Any, level: int, checksum: bool) -> bytes:
+    """One zstd frame of ``data`` (a C-contiguous buffer), as numcodecs' ``Zstd(level, checksum)`` writes it."""
+    return _compressor(level, checksum).compress(data)
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class ZstdCodec(BytesBytesCodec):
 
     def encode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Compress into one zstd frame that declares its content size."""
-        return _compressor(self.level, self.checksum).compress(data)
+        return compress_frame(data, self.level, self.checksum)
 
     def decode(self, data: BytesLike, spec: ChunkSpec) -> BytesLike:
         """Decompress."""
