@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -29,6 +30,14 @@ _SYSTEM_ENDIAN: Endian = "little" if sys.byteorder == "little" else "big"
 def has_endianness(dtype: np.dtype[Any]) -> bool:
     """Whether the byte order of ``dtype`` matters (multi-byte numbers, datetimes, fixed UTF-32 strings)."""
     return dtype.byteorder != "|"
+
+
+@functools.lru_cache(maxsize=256)
+def _stored_dtype(dtype: np.dtype[Any], endian: Endian | None) -> np.dtype[Any]:
+    # remembered: a chunk decode asks for it every time, and a dtype's byte-order view costs a microsecond
+    if endian is None or not has_endianness(dtype):
+        return dtype
+    return dtype.newbyteorder("<" if endian == "little" else ">")
 
 
 def _is_fixed_size(dtype: np.dtype[Any]) -> bool:
@@ -95,9 +104,7 @@ class BytesCodec(ArrayBytesCodec):
 
     def stored_dtype(self, dtype: np.dtype[Any]) -> np.dtype[Any]:
         """The dtype of the elements as they are stored (``dtype`` with this codec's byte order)."""
-        if self.endian is None or not has_endianness(dtype):
-            return dtype
-        return dtype.newbyteorder("<" if self.endian == "little" else ">")
+        return _stored_dtype(dtype, self.endian)
 
     def encode(self, chunk: np.ndarray[Any, Any], spec: ChunkSpec) -> BytesLike:
         """The elements of ``chunk`` in C order with the codec's byte order (no copy when already so)."""

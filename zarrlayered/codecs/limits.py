@@ -37,6 +37,7 @@ __all__ = [
     "bounded_decompress",
     "check_vlen_items",
     "chunk_nbytes_bound",
+    "decompress_zstd",
     "max_encoded_nbytes",
     "vlen_nbytes_bound",
     "zstd_frame_content_size",
@@ -177,25 +178,15 @@ def _gzip(data: bytes, limit: int) -> bytes:
 def zstd_frame_content_size(data: bytes | memoryview) -> int | None:
     """The decompressed size a zstd frame header declares, or None when the frame does not say.
 
-    Reads the frame header as RFC 8878 section 3.1.1 lays it out (magic number, frame header descriptor,
-    window descriptor, dictionary id, frame content size).
+    The header (RFC 8878 section 3.1.1: magic number, frame header descriptor, window descriptor,
+    dictionary id, frame content size) is read by libzstd, through ``zstandard.frame_content_size``;
+    data that does not start with a whole frame header declares nothing either.
     """
-    head = data[:18] if isinstance(data, bytes) else bytes(memoryview(data).cast("B")[:18])  # the longest header
-    if len(head) < 5 or head[:4] != b"\x28\xb5\x2f\xfd":
+    try:
+        size: int = zstandard.frame_content_size(data)
+    except zstandard.ZstdError:  # no zstd frame header, or a truncated one
         return None
-    descriptor = head[4]
-    fcs_flag = descriptor >> 6
-    single_segment = (descriptor >> 5) & 1
-    dict_id_size = (0, 1, 2, 4)[descriptor & 3]
-    fcs_size = (1 if single_segment else 0, 2, 4, 8)[fcs_flag]
-    if fcs_size == 0:
-        return None
-    start = 5 + (0 if single_segment else 1) + dict_id_size
-    field = head[start : start + fcs_size]
-    if len(field) != fcs_size:
-        return None
-    value = int.from_bytes(field, "little")
-    return value + 256 if fcs_size == 2 else value
+    return None if size < 0 else size
 
 
 _ZSTD_LOCAL = threading.local()
@@ -214,7 +205,7 @@ def _zstd_decompressor() -> zstandard.ZstdDecompressor:
     return decompressor
 
 
-def _zstd(data: bytes | memoryview, limit: int) -> bytes:
+def decompress_zstd(data: bytes | memoryview, limit: int) -> bytes:
     """Decode zstd frames (concatenated, as numcodecs does), never producing more than ``limit`` bytes.
 
     One frame that declares its size (as numcodecs and zarr-python write it) is decoded in one call once
@@ -315,7 +306,7 @@ def bounded_decompress(codec: numcodecs.abc.Codec, data: bytes | memoryview, lim
     if limit is None:
         return codec.decode(data)
     if isinstance(codec, numcodecs.Zstd):
-        return _zstd(data, limit)
+        return decompress_zstd(data, limit)
     if isinstance(codec, numcodecs.Blosc):
         return _blosc(codec, data, limit)
     lz4 = getattr(numcodecs, "LZ4", None)

@@ -27,7 +27,7 @@ from zarrlayered.codecs.abc import (
     parse_int_field,
     parse_named_configuration,
 )
-from zarrlayered.codecs.limits import bounded_decompress
+from zarrlayered.codecs.limits import bounded_decompress, decompress_zstd
 
 __all__ = ["ZstdCodec", "compress_frame"]
 
@@ -99,5 +99,7 @@ class ZstdCodec(BytesBytesCodec):
 
     def decode_bounded(self, data: BytesLike, spec: ChunkSpec, max_nbytes: int | None) -> BytesLike:
         """Decompress, refusing before allocating it an output of more than ``max_nbytes`` bytes."""
-        result: BytesLike = bounded_decompress(self._numcodec, data, max_nbytes)
-        return result
+        if max_nbytes is None:
+            result: BytesLike = bounded_decompress(self._numcodec, data, None)
+            return result
+        return decompress_zstd(data, max_nbytes)
