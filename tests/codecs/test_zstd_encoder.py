@@ -11,6 +11,7 @@ import pytest
 import zstandard
 
 import zarrlayered as zl
+import zarrlayered.codecs.zstd as zstd_module
 from zarrlayered.codecs import ZstdCodec
 from zarrlayered.codecs.limits import zstd_frame_content_size
 
@@ -74,3 +75,20 @@ def test_v2_zstd_compressor_writes_numcodecs_frames(order: str) -> None:
     chunk = np.asarray(data[:30], order=order)
     # level 1 frames agree across libzstd 1.5.6 (numcodecs) and 1.5.7 (zstandard)
     assert bytes(values["0.0"]) == numcodecs.Zstd(level=1, checksum=True).encode(chunk)
+
+
+def test_a_thread_keeps_small_contexts_only() -> None:
+    """Small chunks reuse the thread's context; one that grows past KEEP_CONTEXT_NBYTES is not kept."""
+
+    def run() -> tuple[bool, bool, bool]:
+        kept = zstd_module._compressors()
+        ZstdCodec(level=19).encode(_data(2048), None)  # type: ignore[arg-type]
+        small = kept.get((19, False))
+        kept_small = small is not None and small.memory_size() <= zstd_module.KEEP_CONTEXT_NBYTES
+        ZstdCodec(level=19).encode(_data(4 << 20), None)  # type: ignore[arg-type]  # a 4 MiB chunk at level 19: a context of ~40 MiB
+        dropped = (19, False) not in kept
+        ZstdCodec(level=19).encode(_data(2048), None)  # type: ignore[arg-type]
+        return kept_small, dropped, (19, False) in kept
+
+    with ThreadPoolExecutor(1) as pool:  # a thread of its own: nothing kept from other tests
+        assert pool.submit(run).result() == (True, True, True)
