@@ -344,3 +344,20 @@ def test_we_read_what_zarr_python_writes(tmp_path: Path, zarr_format: int) -> No
         chunk = np.frombuffer(ours.get_sync(key) or b"", dtype="<f8").reshape(6, 5)
         np.testing.assert_array_equal(chunk, data[:, 5 * i : 5 * i + 5])
     assert ours.get_sync(chunk_keys[1], RangeByteRequest(0, 8)) == data[0, 5].tobytes()
+
+
+@pytest.mark.parametrize("nbytes", [0, 1, (16 << 10) - 1, 16 << 10, (16 << 10) + 1, 1 << 20])
+def test_whole_values_of_any_size_around_the_first_read(tmp_path: Path, nbytes: int) -> None:
+    """A whole-value read asks for 16 KiB first; values shorter, equal and longer come back whole."""
+    store = LocalStore(tmp_path)
+    value = np.random.default_rng(nbytes).integers(0, 256, nbytes, dtype=np.uint8).tobytes()
+    store.set_sync("c/0", value)
+    assert store.get_sync("c/0") == value
+    assert sync(store.get("c/0")) == value
+
+
+def test_a_directory_is_no_value(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path)
+    store.set_sync("group/c/0", b"x")
+    assert store.get_sync("group/c") is None
+    assert store.get_sync("group") is None

@@ -56,6 +56,9 @@ _SAFE_DIR_CACHE_SIZE: Final = 65536
 _MAX_IO: Final = 1 << 30
 _HAS_PREAD: Final = hasattr(os, "pread")
 _HAS_PREADV: Final = hasattr(os, "preadv")
+#: A whole-value read first asks for this many bytes; a shorter answer is the whole file (tiny chunks,
+#: metadata documents), so the file's size is never asked for. Bigger files cost one extra small read.
+_FIRST_READ: Final = 16 << 10
 
 
 def _read_at(fd: int, start: int, length: int) -> bytes:
@@ -291,6 +294,14 @@ class LocalStore(SyncStore):
         if fd is None:
             return None
         try:
+            if byte_range is None and _HAS_PREAD:
+                # a small file is read whole by its first read, which comes back short: no fstat needed
+                try:
+                    head = os.pread(fd, _FIRST_READ, 0)
+                except OSError:  # a directory or a pipe: the checks below answer
+                    head = None
+                if head is not None and len(head) < _FIRST_READ:
+                    return head
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 return None
