@@ -10,6 +10,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
@@ -62,9 +63,9 @@ class ChunkSpec:
         """The number of dimensions of the chunk."""
         return len(self.shape)
 
-    @property
+    @cached_property
     def size(self) -> int:
-        """The number of elements of the chunk."""
+        """The number of elements of the chunk (remembered: every chunk decode asks for it)."""
         return math.prod(self.shape)
 
 
