@@ -38,7 +38,8 @@ def test_frames_decode_with_numcodecs_and_declare_their_size(level: int, checksu
         assert bytes(numcodecs.Zstd().decode(frame)) == data
     # the frame header's checksum flag (bit 2 of the frame header descriptor) follows the setting
     assert bool(frame[4] & 0b100) is checksum
-    if SAME_LIBZSTD or level in (1, -5):  # level 1 and negative levels agree across libzstd 1.5.6 and 1.5.7
+    # level 1 and negative levels agree across libzstd 1.5.6 and 1.5.7; big chunks are numcodecs' own
+    if SAME_LIBZSTD or level in (1, -5) or nbytes >= zstd_module.REUSE_CONTEXT_BELOW:
         assert frame == numcodecs.Zstd(level=level, checksum=checksum).encode(data)
 
 
@@ -77,18 +78,24 @@ def test_v2_zstd_compressor_writes_numcodecs_frames(order: str) -> None:
     assert bytes(values["0.0"]) == numcodecs.Zstd(level=1, checksum=True).encode(chunk)
 
 
-def test_a_thread_keeps_small_contexts_only() -> None:
-    """Small chunks reuse the thread's context; one that grows past KEEP_CONTEXT_NBYTES is not kept."""
+@pytest.mark.parametrize("level", [-5, 0, 3, 19])
+def test_chunks_of_64_kib_and_more_are_numcodecs_frames(level: int) -> None:
+    """From REUSE_CONTEXT_BELOW up, numcodecs compresses: the frames are zarr-python's, byte for byte."""
+    for nbytes in (zstd_module.REUSE_CONTEXT_BELOW, 1 << 20):
+        data = _data(nbytes, level + 10)
+        assert ZstdCodec(level=level).encode(data, None) == numcodecs.Zstd(level=level).encode(data)  # type: ignore[arg-type]
 
-    def run() -> tuple[bool, bool, bool]:
+
+def test_small_chunks_reuse_the_thread_context() -> None:
+    def run() -> list[object]:
         kept = zstd_module._compressors()
-        ZstdCodec(level=19).encode(_data(2048), None)  # type: ignore[arg-type]
-        small = kept.get((19, False))
-        kept_small = small is not None and small.memory_size() <= zstd_module.KEEP_CONTEXT_NBYTES
-        ZstdCodec(level=19).encode(_data(4 << 20), None)  # type: ignore[arg-type]  # a 4 MiB chunk at level 19: a context of ~40 MiB
-        dropped = (19, False) not in kept
-        ZstdCodec(level=19).encode(_data(2048), None)  # type: ignore[arg-type]
-        return kept_small, dropped, (19, False) in kept
+        seen = []
+        for nbytes in (2048, 4096, 1 << 20, 2048):
+            ZstdCodec(level=7).encode(_data(nbytes), None)  # type: ignore[arg-type]
+            seen.append(kept.get((7, False)))
+        return seen
 
     with ThreadPoolExecutor(1) as pool:  # a thread of its own: nothing kept from other tests
-        assert pool.submit(run).result() == (True, True, True)
+        first, second, after_big, last = pool.submit(run).result()
+    assert first is not None
+    assert first is second is after_big is last  # one context, untouched by the big chunk
