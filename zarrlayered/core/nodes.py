@@ -88,20 +88,33 @@ def read_documents_sync(store: Store, path: str, zarr_format: int | None) -> dic
     return {name: store.get_sync(_key(path, name)) for name in document_names(zarr_format)}
 
 
+#: The documents that make a node exist; they are written after the others (``.zattrs``), so a reader
+#: never finds a V2 node whose attributes are not there yet, even if the writer is killed in between.
+_DEFINING: Final = frozenset({"zarr.json", ".zarray", ".zgroup"})
+
+
+def _in_write_order(documents: Mapping[str, bytes | None]) -> list[list[tuple[str, bytes | None]]]:
+    """The documents in two batches: the attributes first, then the documents that define the node."""
+    items = list(documents.items())
+    return [[item for item in items if item[0] not in _DEFINING], [item for item in items if item[0] in _DEFINING]]
+
+
 async def write_documents(store: Store, path: str, documents: Mapping[str, bytes | None]) -> None:
     """Write (or, for None values, delete) the metadata documents of the node at ``path``."""
-    await asyncio.gather(
-        *(
-            store.set(_key(path, name), value) if value is not None else store.delete(_key(path, name))
-            for name, value in documents.items()
+    for batch in _in_write_order(documents):
+        await asyncio.gather(
+            *(
+                store.set(_key(path, name), value) if value is not None else store.delete(_key(path, name))
+                for name, value in batch
+            )
         )
-    )
 
 
 def write_documents_sync(store: Store, path: str, documents: Mapping[str, bytes | None]) -> None:
     """:func:`write_documents` through a store's synchronous path."""
-    for name, value in documents.items():
-        if value is None:
-            store.delete_sync(_key(path, name))
-        else:
-            store.set_sync(_key(path, name), value)
+    for batch in _in_write_order(documents):
+        for name, value in batch:
+            if value is None:
+                store.delete_sync(_key(path, name))
+            else:
+                store.set_sync(_key(path, name), value)
