@@ -162,6 +162,37 @@ def test_a_chunk_that_fills_the_output_is_read_into_it(tmp_path: Path) -> None:
     assert store.counter == {"get": 1}
 
 
+@pytest.mark.parametrize(
+    ("chunks", "selection", "into_calls"),
+    [
+        ((10, 100), Ellipsis, 10),  # rows of whole width: every chunk is one block of the output
+        ((1, 100), np.s_[5:9], 4),
+        ((10, 10), Ellipsis, 0),  # 10x10 blocks of a 100-wide output are never contiguous: not tried
+        ((10, 10), np.s_[0:20, 0:30], 0),
+    ],
+)
+def test_read_into_place_is_tried_only_where_chunks_can_fill_blocks(
+    tmp_path: Path, chunks: tuple[int, int], selection: Any, into_calls: int
+) -> None:
+    store = CountingLocalStore(tmp_path / "a")
+    arr = zarrlayered.create_array(store, shape=SHAPE, chunks=chunks, dtype="float64", fill_value=0, compressors=None)
+    arr[...] = DATA
+    calls: list[str] = []
+    real = store.get_into_sync
+
+    def spy(key: str, buffer: memoryview) -> int | None:
+        calls.append(key)
+        size: int | None = real(key, buffer)
+        return size
+
+    store.get_into_sync = spy  # type: ignore[method-assign]
+    store.reset_counts()
+    np.testing.assert_array_equal(arr[selection], DATA[selection])
+    assert len(calls) == into_calls
+    expected = DATA[selection]
+    assert store.bytes_read == expected.nbytes  # whole chunks in each case: nothing read twice
+
+
 # (selection, value shape or None for a scalar, chunks read (partly written), chunks written)
 WRITES: dict[str, tuple[Any, tuple[int, ...] | None, int, int]] = {
     "whole chunk": (np.s_[10:20, 10:20], (10, 10), 0, 1),

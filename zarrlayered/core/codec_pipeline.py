@@ -34,7 +34,7 @@ import numpy as np
 from zarrlayered.codecs.abc import BytesLike, ChunkSpec
 from zarrlayered.codecs.bytes import BytesCodec
 from zarrlayered.codecs.chain import CodecChain
-from zarrlayered.core.chunk_grids import ChunkGrid
+from zarrlayered.core.chunk_grids import ChunkGrid, RegularChunkGrid
 from zarrlayered.core.sync import executor
 from zarrlayered.errors import CorruptChunkError
 from zarrlayered.stores.abc import Store
@@ -445,6 +445,22 @@ def _destination(out: np.ndarray[Any, Any], proj: Projection, layout: ChunkLayou
     return memoryview(dest.reshape(-1).view(np.uint8))  # bytes, whatever the dtype (records too)
 
 
+def _may_fill_blocks(out: np.ndarray[Any, Any], grid: ChunkGrid) -> bool:
+    """False when no whole chunk of ``grid`` can be one contiguous block of ``out`` (decided once per read).
+
+    A block of a C-ordered array is contiguous when, past its first axis longer than 1, it spans every
+    axis whole. A regular grid stores every chunk at its full shape, so that shape decides for all of
+    them; other grids (and outputs that drop axes) are left to :func:`_destination`, chunk by chunk.
+    """
+    if not isinstance(grid, RegularChunkGrid) or out.ndim != len(grid.chunk_shape) or not out.flags.c_contiguous:
+        return True
+    axes = list(zip(grid.chunk_shape, out.shape, strict=True))
+    for i, (chunk_length, _) in enumerate(axes):
+        if chunk_length > 1:
+            return all(c == n for c, n in axes[i + 1 :])
+    return True
+
+
 def read_sync(store: Store, layout: ChunkLayout, projections: Sequence[Projection], out: np.ndarray[Any, Any]) -> None:
     """Read every projection's chunk into ``out`` through the store's synchronous path.
 
@@ -454,7 +470,8 @@ def read_sync(store: Store, layout: ChunkLayout, projections: Sequence[Projectio
     if not projections:
         return
     get = store.get_sync
-    into: _ReadsInto | None = store if layout.raw and hasattr(store, "get_into_sync") else None
+    fills_blocks = layout.raw and _may_fill_blocks(out, layout.grid)
+    into: _ReadsInto | None = store if fills_blocks and hasattr(store, "get_into_sync") else None
 
     def one(proj: Projection) -> None:
         key = layout.key_for(proj.chunk_coords)
