@@ -150,7 +150,17 @@ class ChunkLayout:
 
     def spec_for(self, coords: tuple[int, ...]) -> ChunkSpec:
         """The codec spec of the chunk at ``coords``."""
+        spec = self._one_spec
+        if spec is not None:
+            return spec
         return self.spec_for_shape(tuple(self.grid.chunk_shape_at(coords, self.shape)))
+
+    @functools.cached_property
+    def _one_spec(self) -> ChunkSpec | None:
+        """The spec of every chunk when the grid stores them all at one shape (a regular grid), else None."""
+        if isinstance(self.grid, RegularChunkGrid):
+            return self.spec_for_shape(tuple(self.grid.chunk_shape))
+        return None
 
     def key_for(self, coords: tuple[int, ...]) -> str:
         """The store key of the chunk at ``coords`` (remembered: arrays are read and written again and again)."""
