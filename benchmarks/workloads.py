@@ -370,7 +370,7 @@ class PlainLoop(Library):
         """One decoded chunk, in ``buffer`` (or in memory already held)."""
         with open(name, "rb", buffering=0) as f:
             if codec is None:
-                f.readinto(buffer)
+                f.readinto(buffer.data)
             else:
                 codec.decode(f.read(), out=buffer)
         return buffer
@@ -410,12 +410,12 @@ class PlainLoop(Library):
 
 
 class NoFiles(PlainLoop):
-    """Below the floor: the plain loop with the encoded chunks held in memory, so no file is touched.
+    """A reference: the plain loop with the encoded chunks held in memory, so no file is touched.
 
     What is left of a read is the decoding and the copy of every chunk into its place in a fresh output;
     of a write, making each chunk contiguous and encoding it (the encoded chunk is kept, as a store would
-    keep it). A library that reads the files, decodes with libzstd and copies with numpy cannot take
-    less time than this.
+    keep it). Not a bound: copying a chunk into its non-contiguous place straight from memory can be slower
+    than through a buffer that stays in the CPU's cache (see :mod:`bounds` for the bounds).
     """
 
     name = "no-files"
