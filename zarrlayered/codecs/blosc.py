@@ -18,7 +18,7 @@ from zarrlayered.codecs.abc import (
     parse_literal_field,
     parse_named_configuration,
 )
-from zarrlayered.codecs.limits import bounded_decompress
+from zarrlayered.codecs.limits import bounded_decompress, is_variable_length
 
 __all__ = ["BloscCodec", "CName", "Shuffle"]
 
@@ -105,7 +105,7 @@ class BloscCodec(BytesBytesCodec):
         if self.typesize is not None and self.shuffle is not None:
             return self
         dtype = spec.dtype
-        item_size = 1 if dtype.kind in "OT" or dtype.hasobject else dtype.itemsize
+        item_size = 1 if is_variable_length(dtype) else dtype.itemsize
         typesize = item_size if self.typesize is None else self.typesize
         shuffle: Shuffle = ("bitshuffle" if item_size == 1 else "shuffle") if self.shuffle is None else self.shuffle
         return replace(self, typesize=typesize, shuffle=shuffle)

@@ -18,6 +18,7 @@ from zarrlayered.codecs.abc import (
     parse_literal_field,
     parse_named_configuration,
 )
+from zarrlayered.codecs.limits import is_variable_length
 from zarrlayered.errors import MetadataValidationError
 
 __all__ = ["BytesCodec", "Endian", "has_endianness"]
@@ -38,10 +39,6 @@ def _stored_dtype(dtype: np.dtype[Any], endian: Endian | None) -> np.dtype[Any]:
     if endian is None or not has_endianness(dtype):
         return dtype
     return dtype.newbyteorder("<" if endian == "little" else ">")
-
-
-def _is_fixed_size(dtype: np.dtype[Any]) -> bool:
-    return dtype.kind not in "OT" and not dtype.hasobject
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,7 @@ class BytesCodec(ArrayBytesCodec):
 
     def validate(self, spec: ChunkSpec) -> None:
         """Refuse variable-length data types and a missing byte order for multi-byte types."""
-        if not _is_fixed_size(spec.dtype):
+        if is_variable_length(spec.dtype):
             raise MetadataValidationError(
                 f"codec 'bytes' cannot encode the variable-length data type {spec.dtype}; use vlen-utf8 or vlen-bytes"
             )

@@ -20,6 +20,7 @@ from zarrlayered.codecs.bytes import BytesCodec
 from zarrlayered.codecs.limits import (
     MAX_VARIABLE_CHUNK_NBYTES,
     chunk_nbytes_bound,
+    is_variable_length,
     max_encoded_nbytes,
     vlen_nbytes_bound,
 )
@@ -177,7 +178,7 @@ class CodecChain:
             pass
         _, ab_spec = self._specs(spec)
         raw = chunk_nbytes_bound(ab_spec.shape, ab_spec.dtype)
-        variable = ab_spec.dtype.kind in "OT" or ab_spec.dtype.hasobject
+        variable = is_variable_length(ab_spec.dtype)
         bound: int | None
         try:
             bound = MAX_VARIABLE_CHUNK_NBYTES if variable else self.array_bytes.compute_encoded_size(raw, ab_spec)
@@ -218,7 +219,7 @@ class CodecChain:
         inputs, ab_spec = self._specs(spec)
         if self.bytes_bytes:
             limits = self.decode_limits(spec)
-            variable = ab_spec.dtype.kind in "OT" or ab_spec.dtype.hasobject
+            variable = is_variable_length(ab_spec.dtype)
             for bb, static_limit in zip(reversed(self.bytes_bytes), reversed(limits), strict=True):
                 # no size from the metadata for variable-length types: the item count and the encoded size
                 limit = vlen_nbytes_bound(ab_spec.size, memoryview(data).nbytes) if variable else static_limit

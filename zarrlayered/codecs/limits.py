@@ -38,6 +38,7 @@ __all__ = [
     "check_vlen_items",
     "chunk_nbytes_bound",
     "decompress_zstd",
+    "is_variable_length",
     "max_encoded_nbytes",
     "vlen_nbytes_bound",
     "zstd_frame_content_size",
@@ -77,9 +78,14 @@ def max_encoded_nbytes(nbytes: int) -> int:
     return nbytes + nbytes // 8 + 1024
 
 
+def is_variable_length(dtype: np.dtype[Any]) -> bool:
+    """Whether items of ``dtype`` have no fixed size (objects, variable-length strings, records holding them)."""
+    return dtype.kind in "OT" or dtype.hasobject
+
+
 def chunk_nbytes_bound(shape: tuple[int, ...], dtype: np.dtype[Any]) -> int:
     """The decoded size of a chunk of ``shape`` and ``dtype``; for variable-length types, the fixed cap."""
-    if dtype.kind in "OT" or dtype.hasobject:
+    if is_variable_length(dtype):
         return MAX_VARIABLE_CHUNK_NBYTES
     size = 1
     for n in shape:

@@ -31,6 +31,7 @@ from zarrlayered.codecs.limits import (
     bounded_decompress,
     check_vlen_items,
     chunk_nbytes_bound,
+    is_variable_length,
     max_encoded_nbytes,
     vlen_nbytes_bound,
 )
@@ -240,7 +241,7 @@ class V2Codec(ArrayBytesCodec):
         if ensure_ndarray_like(data).dtype == object:
             raise MetadataValidationError(f"cannot write an array of dtype {spec.dtype} without an object codec")
         compressor = self.compressor
-        if isinstance(compressor, numcodecs.Zstd) and type(compressor) is numcodecs.Zstd:
+        if compressor is not None and type(compressor) is numcodecs.Zstd:  # not a subclass: its own encode
             # the frame numcodecs would write, from a compressor that keeps its context between chunks
             data = compress_frame(ensure_contiguous_ndarray(data), compressor.level, compressor.checksum)
         elif compressor is not None:
@@ -254,7 +255,7 @@ class V2Codec(ArrayBytesCodec):
         filters change the element size; for object arrays,
         :func:`~zarrlayered.codecs.limits.vlen_nbytes_bound` of the item count and the encoded size).
         """
-        if spec.dtype.kind in "OT" or spec.dtype.hasobject:  # no size from the metadata
+        if is_variable_length(spec.dtype):  # no size from the metadata
             limit = vlen_nbytes_bound(spec.size, memoryview(data).nbytes)
         else:
             limit = chunk_nbytes_bound(spec.shape, spec.dtype)

@@ -31,7 +31,7 @@ from zarrlayered.codecs.abc import (
     parse_int_field,
     parse_named_configuration,
 )
-from zarrlayered.codecs.limits import bounded_decompress, decompress_zstd
+from zarrlayered.codecs.limits import decompress_zstd
 
 __all__ = ["ZstdCodec", "compress_frame"]
 
@@ -117,6 +117,5 @@ class ZstdCodec(BytesBytesCodec):
     def decode_bounded(self, data: BytesLike, spec: ChunkSpec, max_nbytes: int | None) -> BytesLike:
         """Decompress, refusing before allocating it an output of more than ``max_nbytes`` bytes."""
         if max_nbytes is None:
-            result: BytesLike = bounded_decompress(self._numcodec, data, None)
-            return result
+            return self.decode(data, spec)
         return decompress_zstd(data, max_nbytes)

@@ -150,13 +150,13 @@ class ChunkLayout:
 
     def spec_for(self, coords: tuple[int, ...]) -> ChunkSpec:
         """The codec spec of the chunk at ``coords``."""
-        spec = self._one_spec
+        spec = self.uniform_spec
         if spec is not None:
             return spec
         return self.spec_for_shape(tuple(self.grid.chunk_shape_at(coords, self.shape)))
 
     @functools.cached_property
-    def _one_spec(self) -> ChunkSpec | None:
+    def uniform_spec(self) -> ChunkSpec | None:
         """The spec of every chunk when the grid stores them all at one shape (a regular grid), else None."""
         if isinstance(self.grid, RegularChunkGrid):
             return self.spec_for_shape(tuple(self.grid.chunk_shape))
@@ -455,16 +455,17 @@ def _destination(out: np.ndarray[Any, Any], proj: Projection, layout: ChunkLayou
     return memoryview(dest.reshape(-1).view(np.uint8))  # bytes, whatever the dtype (records too)
 
 
-def _may_fill_blocks(out: np.ndarray[Any, Any], grid: ChunkGrid) -> bool:
-    """False when no whole chunk of ``grid`` can be one contiguous block of ``out`` (decided once per read).
+def _may_fill_blocks(out: np.ndarray[Any, Any], layout: ChunkLayout) -> bool:
+    """False when no whole chunk of ``layout`` can be one contiguous block of ``out`` (decided once per read).
 
     A block of a C-ordered array is contiguous when, past its first axis longer than 1, it spans every
-    axis whole. A regular grid stores every chunk at its full shape, so that shape decides for all of
-    them; other grids (and outputs that drop axes) are left to :func:`_destination`, chunk by chunk.
+    axis whole. When every chunk is stored at one shape (:attr:`ChunkLayout.uniform_spec`), that shape
+    decides for all of them; other grids (and outputs that drop axes) are left to :func:`_destination`.
     """
-    if not isinstance(grid, RegularChunkGrid) or out.ndim != len(grid.chunk_shape) or not out.flags.c_contiguous:
+    spec = layout.uniform_spec
+    if spec is None or out.ndim != len(spec.shape) or not out.flags.c_contiguous:
         return True
-    axes = list(zip(grid.chunk_shape, out.shape, strict=True))
+    axes = list(zip(spec.shape, out.shape, strict=True))
     for i, (chunk_length, _) in enumerate(axes):
         if chunk_length > 1:
             return all(c == n for c, n in axes[i + 1 :])
@@ -480,7 +481,7 @@ def read_sync(store: Store, layout: ChunkLayout, projections: Sequence[Projectio
     if not projections:
         return
     get = store.get_sync
-    fills_blocks = layout.raw and _may_fill_blocks(out, layout.grid)
+    fills_blocks = layout.raw and _may_fill_blocks(out, layout)
     into: _ReadsInto | None = store if fills_blocks and hasattr(store, "get_into_sync") else None
 
     def one(proj: Projection) -> None:
