@@ -95,8 +95,7 @@ class Array:
     @property
     def store_path(self) -> str:
         """Where the array is: ``"<store URL>/<path>"``, as zarr-python 3 prints it."""
-        path = self._async_array.path
-        return f"{self.store}/{path}" if path else str(self.store)
+        return self._async_array.store_path
 
     @property
     def path(self) -> str:

@@ -102,7 +102,7 @@ class Group:
     @property
     def store_path(self) -> str:
         """Where the group is: ``"<store URL>/<path>"``, as zarr-python 3 prints it."""
-        return f"{self.store}/{self.path}" if self.path else str(self.store)
+        return self._async_group.store_path
 
     @property
     def path(self) -> str:

@@ -29,7 +29,7 @@ from zarrlayered.core.codec_pipeline import (
 from zarrlayered.core.config import write_empty_chunks as _default_write_empty_chunks
 from zarrlayered.core.indexing import BlockIndexer, ChunkProjection, Indexer, get_indexer
 from zarrlayered.core.metadata import ArrayMetadata
-from zarrlayered.core.nodes import normalize_path, write_documents, write_documents_sync
+from zarrlayered.core.nodes import normalize_path, store_path, write_documents, write_documents_sync
 from zarrlayered.core.sharded_pipeline import (
     ShardedLayout,
     read_sharded_async,
@@ -283,9 +283,13 @@ class AsyncArray:
         """True when reads and writes may skip the event loop (the store answers synchronously)."""
         return bool(self._data_store.supports_sync)
 
+    @property
+    def store_path(self) -> str:
+        """Where the array is: ``"<store URL>/<path>"``, as zarr-python 3 prints it."""
+        return store_path(self.store, self.path)
+
     def __repr__(self) -> str:
-        where = f"{self.store}/{self.path}" if self.path else str(self.store)
-        return f"<AsyncArray {where} shape={self.shape} dtype={self.dtype}>"
+        return f"<AsyncArray {self.store_path} shape={self.shape} dtype={self.dtype}>"
 
     # -- selections ----------------------------------------------------------------------------------
     def indexer(self, selection: Any, kind: str = "getitem") -> Indexer:

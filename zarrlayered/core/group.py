@@ -35,7 +35,7 @@ from zarrlayered.core.metadata import (
     parse_node_metadata,
 )
 from zarrlayered.core.metadata.common import loads_json
-from zarrlayered.core.nodes import join_path, normalize_path, read_documents, write_documents
+from zarrlayered.core.nodes import join_path, normalize_path, read_documents, store_path, write_documents
 from zarrlayered.errors import ContainsArrayError, ContainsGroupError, NodeNotFoundError, ReadOnlyError
 from zarrlayered.info import GroupInfo
 from zarrlayered.stores.abc import Store
@@ -271,8 +271,13 @@ class AsyncGroup:
         """:attr:`info` with the number of members, arrays and groups below, at any depth."""
         return self._info([node.metadata async for _, node in self.members(max_depth=None)])
 
+    @property
+    def store_path(self) -> str:
+        """Where the group is: ``"<store URL>/<path>"``, as zarr-python 3 prints it."""
+        return store_path(self.store, self.path)
+
     def __repr__(self) -> str:
-        return f"<AsyncGroup {self.store}/{self.path}>" if self.path else f"<AsyncGroup {self.store}>"
+        return f"<AsyncGroup {self.store_path}>"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AsyncGroup):

@@ -16,6 +16,7 @@ __all__ = [
     "normalize_path",
     "read_documents",
     "read_documents_sync",
+    "store_path",
     "write_documents",
     "write_documents_sync",
 ]
@@ -42,6 +43,12 @@ def join_path(parent: str, name: str) -> str:
     if not parent:
         return name
     return f"{parent}/{name}" if name else parent
+
+
+def store_path(store: Store, path: str) -> str:
+    """Where the node at ``path`` is: ``"<store URL>/<path>"`` (the store's URL for the root), as zarr-python 3
+    prints it."""
+    return f"{store}/{path}" if path else str(store)
 
 
 def document_names(zarr_format: int | None) -> tuple[str, ...]:
