@@ -15,26 +15,13 @@ codecs); one just above it asks for about memcpy or libzstd speed from the whole
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from workloads import ArraySpec, PlainLoop, Workload
+from workloads import ArraySpec, PlainLoop, Workload, chunk_places, on_two_threads
 
 __all__ = ["describe", "lower_bound"]
-
-_THREADS = 2
-_pool: ThreadPoolExecutor | None = None
-
-
-def _map(fn: Callable[[int], None], count: int) -> None:
-    global _pool
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="bound")
-    for _ in _pool.map(fn, range(count)):
-        pass
 
 
 def describe(spec: ArraySpec) -> str:
@@ -52,21 +39,18 @@ def lower_bound(workload: Workload, data: np.ndarray) -> Callable[[], None] | No
         return None
     if spec.zstd_level is None:
         flat = np.ascontiguousarray(data).reshape(-1)
-        half = -(-flat.size // _THREADS)
+        half = -(-flat.size // 2)
 
         def copy_all() -> None:
             out = np.empty_like(flat)
-            _map(lambda i: np.copyto(out[i * half : (i + 1) * half], flat[i * half : (i + 1) * half]), _THREADS)
+            on_two_threads(lambda i: np.copyto(out[i * half : (i + 1) * half], flat[i * half : (i + 1) * half]), [0, 1])
 
         return copy_all
 
     import numcodecs
 
     codec = numcodecs.Zstd(level=spec.zstd_level)
-    places = itertools.product(
-        *([slice(s, s + c) for s in range(0, n, c)] for n, c in zip(spec.shape, spec.chunks, strict=True))
-    )
-    encoded = [codec.encode(np.ascontiguousarray(data[place])) for place in places]
+    encoded = [codec.encode(np.ascontiguousarray(data[place])) for place in chunk_places(spec)]
     scratch = threading.local()
 
     def decode_one(i: int) -> None:
@@ -75,4 +59,4 @@ def lower_bound(workload: Workload, data: np.ndarray) -> Callable[[], None] | No
             buffer = scratch.buffer = np.empty(spec.chunks, dtype=spec.dtype)
         codec.decode(encoded[i], out=buffer)
 
-    return lambda: _map(decode_one, len(encoded))
+    return lambda: on_two_threads(decode_one, list(range(len(encoded))))

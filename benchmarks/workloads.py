@@ -51,6 +51,8 @@ __all__ = [
     "Selection",
     "Target",
     "Workload",
+    "chunk_places",
+    "on_two_threads",
 ]
 
 
@@ -305,11 +307,31 @@ class H5py(Library):
         array.file.close()
 
 
+def chunk_places(spec: ArraySpec) -> list[tuple[slice, ...]]:
+    """The place of every chunk of ``spec``'s array, in C order of the chunk grid."""
+    grids = [range(0, n, c) for n, c in zip(spec.shape, spec.chunks, strict=True)]
+    return [
+        tuple(slice(s, s + c) for s, c in zip(start, spec.chunks, strict=True)) for start in itertools.product(*grids)
+    ]
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def on_two_threads(fn: Callable[[Any], None], items: list[Any]) -> None:
+    """Call ``fn`` on every item from a pool of 2 threads (the machine's cores), shared by the references."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(2, thread_name_prefix="reference")
+    for _ in _pool.map(fn, items):
+        pass
+
+
 @dataclass(frozen=True)
 class _ChunkFiles:
     """The plain loop's "array": one file per chunk under ``path``, named like Zarr V3's default keys.
 
-    With ``path`` None (the no-files floor), the encoded chunks are kept in ``held`` instead.
+    With ``path`` None (the no-files reference), the encoded chunks are kept in ``held`` instead.
     """
 
     path: Path | None
@@ -318,31 +340,21 @@ class _ChunkFiles:
 
     def chunks(self) -> list[tuple[str, tuple[slice, ...]]]:
         """Every chunk: its name (its file) and its place in the array."""
-        grids = [range(0, n, c) for n, c in zip(self.spec.shape, self.spec.chunks, strict=True)]
         return [
             (
                 os.path.join(
-                    self.path or "", "c", *(str(s // c) for s, c in zip(start, self.spec.chunks, strict=True))
+                    self.path or "", "c", *(str(s.start // c) for s, c in zip(place, self.spec.chunks, strict=True))
                 ),
-                tuple(slice(s, s + c) for s, c in zip(start, self.spec.chunks, strict=True)),
+                place,
             )
-            for start in itertools.product(*grids)
+            for place in chunk_places(self.spec)
         ]
 
 
 class PlainLoop(Library):
-    """The floor: a plain Python loop over the chunk files on a pool of 2 threads (1 MiB chunks only)."""
+    """A reference: a plain Python loop over the chunk files on a pool of 2 threads (1 MiB chunks only)."""
 
     name = "plain-loop"
-    threads = 2
-    _pool: ClassVar[ThreadPoolExecutor | None] = None
-
-    @classmethod
-    def _map(cls, fn: Callable[[Any], None], items: list[Any]) -> None:
-        if PlainLoop._pool is None:
-            PlainLoop._pool = ThreadPoolExecutor(cls.threads, thread_name_prefix="plain-loop")
-        for _ in PlainLoop._pool.map(fn, items):
-            pass
 
     def supports(self, spec: ArraySpec, selection: Selection | None = None) -> bool:
         chunk_nbytes = math.prod(spec.chunks) * np.dtype(spec.dtype).itemsize
@@ -384,7 +396,7 @@ class PlainLoop(Library):
             chunk = np.ascontiguousarray(data[place])
             self._put(array, name, chunk if codec is None else codec.encode(chunk))
 
-        return lambda: self._map(one, chunks)
+        return lambda: on_two_threads(one, chunks)
 
     def reader(self, array: Any, selection: Selection) -> Callable[[], np.ndarray]:
         spec: ArraySpec = array.spec
@@ -402,7 +414,7 @@ class PlainLoop(Library):
                     buffer = scratch.buffer = np.empty(spec.chunks, dtype=spec.dtype)
                 out[place] = self._decoded(array, name, buffer, codec)
 
-            self._map(one, chunks)
+            on_two_threads(one, chunks)
             return out
 
         key = selection.key
